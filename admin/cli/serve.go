@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// ServeOptions are the flags of `switchboard serve`.
+type ServeOptions struct {
+	Data     string
+	SIP      string // host:port for SIP over UDP and TCP
+	HTTP     string // host:port for the web side (health, metrics)
+	RTPLow   int
+	RTPHigh  int
+	LogLevel slog.Level
+	Digest   []string // digest algorithms offered, in order
+}
+
+func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
+	var sipAddr, httpAddr, rtp, level, digest string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the phone system",
+		Long: "Run the phone system. A first run on an empty data directory creates the store\n" +
+			"and an office-manager login, and prints it once.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := parseServe(g.data, sipAddr, httpAddr, rtp, level, digest)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&sipAddr, "sip", "0.0.0.0:5060", "SIP listen address (UDP and TCP)")
+	cmd.Flags().StringVar(&httpAddr, "http", "0.0.0.0:8080", "HTTP listen address (health and metrics)")
+	cmd.Flags().StringVar(&rtp, "rtp-ports", "10000-20000", "UDP port range for call audio, LO-HI")
+	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&digest, "digest", "md5,sha256", "digest algorithms offered to phones, preferred first:\n"+
+		"md5 first suits every phone; sha256,md5 suits phones that support RFC 8760 (many older ones give up on it)")
+	return cmd
+}
+
+func parseServe(data, sipAddr, httpAddr, rtp, level, digest string) (ServeOptions, error) {
+	o := ServeOptions{Data: data, SIP: sipAddr, HTTP: httpAddr}
+	for name, addr := range map[string]string{"--sip": sipAddr, "--http": httpAddr} {
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			return o, usagef("%s %q: want HOST:PORT (%v)", name, addr, err)
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return o, usagef("%s %q: bad port", name, addr)
+		}
+	}
+	lo, hi, ok := strings.Cut(rtp, "-")
+	var err1, err2 error
+	o.RTPLow, err1 = strconv.Atoi(lo)
+	o.RTPHigh, err2 = strconv.Atoi(hi)
+	if !ok || err1 != nil || err2 != nil || o.RTPLow < 1024 || o.RTPHigh > 65535 || o.RTPLow >= o.RTPHigh {
+		return o, usagef("--rtp-ports %q: want LO-HI with 1024 <= LO < HI <= 65535", rtp)
+	}
+	for _, alg := range strings.Split(digest, ",") {
+		switch strings.ToLower(strings.TrimSpace(alg)) {
+		case "md5":
+			o.Digest = append(o.Digest, "MD5")
+		case "sha256", "sha-256":
+			o.Digest = append(o.Digest, "SHA-256")
+		default:
+			return o, usagef("--digest %q: want md5, sha256 or both, comma separated", digest)
+		}
+	}
+	if err := o.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return o, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	return o, nil
+}
+
+// String shows the options in one log line.
+func (o ServeOptions) String() string {
+	return fmt.Sprintf("data=%s sip=%s http=%s rtp=%d-%d", o.Data, o.SIP, o.HTTP, o.RTPLow, o.RTPHigh)
+}

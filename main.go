@@ -1,0 +1,118 @@
+// Switchboard is a phone system (PBX) for small offices in one binary.
+// main wires the packages together; it holds no telephony logic.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"switchboard/admin/cli"
+	"switchboard/admin/control"
+	"switchboard/admin/web"
+	"switchboard/store"
+	"switchboard/switch/event"
+	"switchboard/switch/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Execute(ctx, serve, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// serve runs the whole switch until ctx ends, then shuts down in order:
+// listeners, registrations flushed, control socket, store.
+func serve(ctx context.Context, opts cli.ServeOptions) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
+	st, err := store.Open(opts.Data)
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%w: is another `switchboard serve --data %s` running?", err, opts.Data)
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ctl, err := control.Listen(opts.Data)
+	if err != nil {
+		return err
+	}
+	if err := firstRun(ctx, st, opts, os.Stdout); err != nil {
+		ctl.Close()
+		return err
+	}
+
+	bus := event.New()
+	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest}, st, bus, log)
+	if err != nil {
+		ctl.Close()
+		return err
+	}
+	if err := sw.Listen(); err != nil {
+		ctl.Close()
+		return err
+	}
+	httpLn, err := net.Listen("tcp", opts.HTTP)
+	if err != nil {
+		sw.Close()
+		ctl.Close()
+		return fmt.Errorf("listen http %s: %w", opts.HTTP, err)
+	}
+	httpSrv := &http.Server{Handler: web.Handler(sw.Registrar(), bus.Dropped), ReadHeaderTimeout: 10 * time.Second}
+
+	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", httpLn.Addr().String(), "control", ctl.Addr().String())
+	var wg sync.WaitGroup
+	wg.Go(func() { sw.Serve(ctx) })
+	wg.Go(func() {
+		if err := control.Serve(ctx, ctl, &control.Local{Store: st, Reg: sw.Registrar()}, log); err != nil {
+			log.Error("control socket", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := httpSrv.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http", "err", err)
+		}
+	})
+	<-ctx.Done()
+	log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	httpSrv.Shutdown(shut)
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+// firstRun creates the office manager's login on an empty store and prints
+// it once: there is no other way to learn it.
+func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, out io.Writer) error {
+	users, err := st.Users()
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	ops := &control.Local{Store: st}
+	u, err := ops.AddUser(ctx, control.UserSpec{Ext: "100", Name: "Office Manager", Role: store.RoleAdmin})
+	if err != nil {
+		return fmt.Errorf("create the first office-manager login: %w", err)
+	}
+	fmt.Fprintf(out, `
+  Switchboard is set up in %s.
+  Office manager login (shown only this once — write it down):
+      extension %s, password %s
+      SIP phone for extension %s: user %s, password %s, server %s
+  Change the password with: switchboard user set --data %s --ext %s --password NEW
+
+`, opts.Data, u.User.Ext, u.Password, u.User.Ext, u.User.Ext, u.SIPPassword, opts.SIP, opts.Data, u.User.Ext)
+	return nil
+}

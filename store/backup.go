@@ -1,0 +1,179 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Backup streams a consistent snapshot of the whole store to w while writers
+// go on (one read transaction). size, if not nil, learns the byte count first.
+func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
+	var n int64
+	err := s.view(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// Info describes a validated store file.
+type Info struct {
+	SchemaVersion uint32 `json:"schema_version"`
+	InstallID     string `json:"install_id"`
+	Users         int    `json:"users"`
+	Devices       int    `json:"devices"`
+	Bytes         int64  `json:"bytes"`
+}
+
+// Validate checks that path is a complete, consistent Switchboard store this
+// binary can open: a bbolt file, not truncated, passing the integrity check,
+// carrying our marker and a schema version no newer than ours.
+func Validate(path string) (info Info, err error) {
+	// A damaged file can make bbolt read past the end of its mapping; turn such
+	// a fault into an error instead of a crash of the whole server.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		debug.SetPanicOnFault(true)
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: damaged file (%v)", ErrInvalid, r)
+			}
+		}()
+		info, err = validate(path)
+	}()
+	<-done
+	return info, err
+}
+
+func validate(path string) (Info, error) {
+	var info Info
+	st, err := os.Stat(path)
+	if err != nil {
+		return info, err
+	}
+	info.Bytes = st.Size()
+	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return info, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > st.Size() {
+			return fmt.Errorf("%w: truncated (%d of %d bytes)", ErrInvalid, st.Size(), tx.Size())
+		}
+		if err := checkTx(tx); err != nil {
+			return fmt.Errorf("%w: integrity check failed: %v", ErrInvalid, err)
+		}
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || string(meta.Get(keyMagic)) != string(magic) {
+			return fmt.Errorf("%w: not a switchboard backup", ErrInvalid)
+		}
+		info.SchemaVersion = readVersion(tx)
+		if info.SchemaVersion > SchemaVersion() {
+			return fmt.Errorf("%w: schema version %d is newer than this binary's %d", ErrInvalid, info.SchemaVersion, SchemaVersion())
+		}
+		info.InstallID = string(meta.Get(keyInstallID))
+		if b := tx.Bucket(bucketUsers); b != nil {
+			info.Users = b.Stats().KeyN
+		}
+		if b := tx.Bucket(bucketDevices); b != nil {
+			info.Devices = b.Stats().KeyN
+		}
+		return nil
+	})
+	return info, err
+}
+
+// keepPrevious is how many replaced store files a restore keeps beside the live one.
+const keepPrevious = 3
+
+// Restore replaces the live store with the snapshot read from r. The snapshot
+// is written to a temporary file and validated first; only then is it swapped
+// in with a rename, and the replaced file is kept as switchboard.db.before-restore-*.
+// On any error the live data is untouched. Callers of other methods wait
+// while the swap happens.
+func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
+	tmp, err := os.CreateTemp(s.dir, ".restore-*.db")
+	if err != nil {
+		return info, "", err
+	}
+	tmpPath := tmp.Name()
+	defer removeIfExists(tmpPath)
+	if _, err := io.Copy(tmp, r); err != nil {
+		tmp.Close()
+		return info, "", fmt.Errorf("receive backup: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return info, "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return info, "", err
+	}
+	if info, err = Validate(tmpPath); err != nil {
+		return info, "", err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return info, "", errors.New("store is closed")
+	}
+	previous = fmt.Sprintf("%s.before-restore-%s", s.path, time.Now().UTC().Format("20060102T150405.000"))
+	if err := s.db.Close(); err != nil {
+		return info, "", err
+	}
+	s.db = nil
+	if err := os.Rename(s.path, previous); err != nil {
+		s.db, _ = openDB(s.path)
+		return info, "", fmt.Errorf("keep previous store: %w", err)
+	}
+	if err := os.Rename(tmpPath, s.path); err != nil {
+		os.Rename(previous, s.path)
+		s.db, _ = openDB(s.path)
+		return info, "", fmt.Errorf("swap in restored store: %w", err)
+	}
+	syncDir(s.dir)
+	db, err := openDB(s.path)
+	if err != nil {
+		// Put the old file back: a restore never leaves a half-working system.
+		os.Rename(s.path, tmpPath)
+		os.Rename(previous, s.path)
+		syncDir(s.dir)
+		s.db, _ = openDB(s.path)
+		return info, "", fmt.Errorf("open restored store: %w", err)
+	}
+	s.db = db
+	pruneOld(s.path + ".before-restore-")
+	return info, previous, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// pruneOld keeps the newest keepPrevious files starting with prefix.
+func pruneOld(prefix string) {
+	matches, _ := filepath.Glob(prefix + "*")
+	sort.Strings(matches) // timestamps sort chronologically
+	for len(matches) > keepPrevious {
+		os.Remove(matches[0])
+		matches = matches[1:]
+	}
+}

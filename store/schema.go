@@ -1,0 +1,124 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names. Every record type has its own top-level bucket.
+var (
+	bucketMeta     = []byte("meta")
+	bucketSettings = []byte("settings")
+	bucketUsers    = []byte("users")
+	bucketDevices  = []byte("devices")
+	bucketBindings = []byte("bindings")
+)
+
+var (
+	keySchema    = []byte("schema_version")
+	keyMagic     = []byte("magic")
+	keyInstallID = []byte("install_id")
+	magic        = []byte("switchboard")
+)
+
+// migration moves a store from version i to i+1 (migrations[i]). Each runs
+// inside the one Update that also writes the new version, so an upgrade is
+// all or nothing.
+type migration func(tx *bolt.Tx) error
+
+var migrations = []migration{
+	// 0 → 1: the first layout.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketSettings, bucketUsers, bucketDevices, bucketBindings} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(keyMagic, magic); err != nil {
+			return err
+		}
+		return meta.Put(keyInstallID, []byte(RandomToken(16)))
+	},
+}
+
+// SchemaVersion is the layout this binary writes.
+func SchemaVersion() uint32 { return uint32(len(migrations)) }
+
+func readVersion(tx *bolt.Tx) uint32 {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	v := meta.Get(keySchema)
+	if len(v) != 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(v)
+}
+
+// migrate brings the file at path up to SchemaVersion. A file written by a
+// newer binary is refused; an older non-empty file is copied aside first.
+func migrate(db *bolt.DB, path string) error {
+	var have uint32
+	var fresh bool
+	if err := db.View(func(tx *bolt.Tx) error {
+		have = readVersion(tx)
+		fresh = tx.Bucket(bucketMeta) == nil
+		if !fresh && have > 0 && string(tx.Bucket(bucketMeta).Get(keyMagic)) != string(magic) {
+			return fmt.Errorf("%s: %w (no switchboard marker)", path, ErrInvalid)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	want := SchemaVersion()
+	if have > want {
+		return fmt.Errorf("%s has schema version %d, newer than this binary's %d: upgrade switchboard", path, have, want)
+	}
+	if have == want {
+		return nil
+	}
+	if !fresh && have > 0 {
+		backup := fmt.Sprintf("%s.pre-v%d-%s", path, want, time.Now().UTC().Format("20060102T150405"))
+		if err := db.View(func(tx *bolt.Tx) error { return tx.CopyFile(backup, 0o600) }); err != nil {
+			return fmt.Errorf("copy store before migration: %w", err)
+		}
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		for v := have; v < want; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("migrate store to version %d: %w", v+1, err)
+			}
+		}
+		var buf [4]byte
+		binary.BigEndian.PutUint32(buf[:], want)
+		return meta.Put(keySchema, buf[:])
+	})
+}
+
+// InstallID identifies this installation (stable across restarts and restores of its own backups).
+func (s *Store) InstallID() (string, error) {
+	var id string
+	err := s.view(func(tx *bolt.Tx) error {
+		id = string(tx.Bucket(bucketMeta).Get(keyInstallID))
+		return nil
+	})
+	return id, err
+}
+
+// removeIfExists removes a file, ignoring that it is already gone.
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}

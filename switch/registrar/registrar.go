@@ -1,0 +1,398 @@
+// Package registrar answers REGISTER: it authenticates devices, keeps their
+// bindings (where each device can be reached) in memory, expires them, and
+// writes them to the store in batches so they survive a restart without an
+// fsync per REGISTER.
+package registrar
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"switchboard/store"
+	"switchboard/switch/auth"
+	"switchboard/switch/event"
+)
+
+// Directory gives the registrar the digest secrets of enabled devices.
+type Directory interface {
+	DeviceSecrets(id string) (auth.Secrets, bool)
+}
+
+// Persister stores bindings; *store.Store satisfies it.
+type Persister interface {
+	SaveBindings(map[string][]store.Binding) error
+	Bindings(now time.Time) (map[string][]store.Binding, error)
+}
+
+var _ Persister = (*store.Store)(nil)
+
+// Config tunes the registrar. Zero values take the defaults in New.
+type Config struct {
+	MinExpires     int           // shorter requests get 423 (default 60 s)
+	MaxExpires     int           // longer requests are shortened (default 3600 s)
+	DefaultExpires int           // when the phone names none (default 3600 s)
+	MaxBindings    int           // per device; the oldest is replaced (default 10)
+	FlushEvery     time.Duration // how often changed bindings are written (default 2 s)
+	MaxDelayed     int           // failed-auth answers held back at once (default 256)
+	Now            func() time.Time
+}
+
+// Registrar is the REGISTER handler and the table of bindings.
+type Registrar struct {
+	cfg     Config
+	auth    *auth.Authenticator
+	dir     Directory
+	persist Persister
+	bus     *event.Bus
+	log     *slog.Logger
+	table   *table
+	delayed chan struct{} // semaphore for slowed answers
+
+	dirtyMu sync.Mutex
+	dirty   map[string]struct{}
+}
+
+// New returns a registrar; call Load, then Run.
+func New(cfg Config, a *auth.Authenticator, dir Directory, p Persister, bus *event.Bus, log *slog.Logger) *Registrar {
+	if cfg.MinExpires == 0 {
+		cfg.MinExpires = 60
+	}
+	if cfg.MaxExpires == 0 {
+		cfg.MaxExpires = 3600
+	}
+	if cfg.DefaultExpires == 0 {
+		cfg.DefaultExpires = 3600
+	}
+	if cfg.MaxBindings == 0 {
+		cfg.MaxBindings = 10
+	}
+	if cfg.FlushEvery == 0 {
+		cfg.FlushEvery = 2 * time.Second
+	}
+	if cfg.MaxDelayed == 0 {
+		cfg.MaxDelayed = 256
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Registrar{
+		cfg: cfg, auth: a, dir: dir, persist: p, bus: bus, log: log,
+		table:   newTable(),
+		delayed: make(chan struct{}, cfg.MaxDelayed),
+		dirty:   map[string]struct{}{},
+	}
+}
+
+// Load reads the bindings that were live when the switch last stopped.
+func (r *Registrar) Load() error {
+	saved, err := r.persist.Bindings(r.cfg.Now())
+	if err != nil {
+		return err
+	}
+	for device, list := range saved {
+		r.table.update(device, func([]store.Binding) []store.Binding { return list })
+	}
+	return nil
+}
+
+// Run expires bindings and flushes changes until ctx ends, then flushes once more.
+func (r *Registrar) Run(ctx context.Context) {
+	expire := time.NewTicker(time.Second)
+	flush := time.NewTicker(r.cfg.FlushEvery)
+	defer expire.Stop()
+	defer flush.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.Flush()
+			return
+		case <-expire.C:
+			r.expire()
+		case <-flush.C:
+			r.Flush()
+		}
+	}
+}
+
+func (r *Registrar) expire() {
+	var gone []event.Event
+	r.table.expire(r.cfg.Now(), func(device string, b store.Binding) {
+		gone = append(gone, bindingEvent(event.Expired, device, b))
+	})
+	for _, e := range gone {
+		r.markDirty(e.Device)
+		r.log.Info("registration expired", "device", e.Device, "contact", e.Contact)
+		r.bus.Publish(e)
+	}
+}
+
+// Flush writes the bindings of every device changed since the last flush.
+func (r *Registrar) Flush() {
+	r.dirtyMu.Lock()
+	ids := r.dirty
+	r.dirty = map[string]struct{}{}
+	r.dirtyMu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	batch := make(map[string][]store.Binding, len(ids))
+	for id := range ids {
+		batch[id] = r.table.get(id)
+	}
+	if err := r.persist.SaveBindings(batch); err != nil {
+		r.log.Error("save registrations", "err", err, "devices", len(batch))
+		r.dirtyMu.Lock()
+		for id := range ids {
+			r.dirty[id] = struct{}{}
+		}
+		r.dirtyMu.Unlock()
+	}
+}
+
+func (r *Registrar) markDirty(device string) {
+	r.dirtyMu.Lock()
+	r.dirty[device] = struct{}{}
+	r.dirtyMu.Unlock()
+}
+
+// Lookup returns the live bindings of a device.
+func (r *Registrar) Lookup(device string) []store.Binding {
+	now := r.cfg.Now()
+	list := r.table.get(device)
+	live := list[:0]
+	for _, b := range list {
+		if b.Expires.After(now) {
+			live = append(live, b)
+		}
+	}
+	return live
+}
+
+// Counts returns registered devices and bindings.
+func (r *Registrar) Counts() (devices, bindings int) { return r.table.counts() }
+
+// All returns every live binding by device.
+func (r *Registrar) All() map[string][]store.Binding { return r.table.all() }
+
+// Remove drops every binding of a device (it was deleted or disabled).
+func (r *Registrar) Remove(device string) {
+	var gone []store.Binding
+	r.table.update(device, func(list []store.Binding) []store.Binding {
+		gone = list
+		return nil
+	})
+	for _, b := range gone {
+		r.bus.Publish(bindingEvent(event.Unregistered, device, b))
+	}
+	r.markDirty(device)
+}
+
+func bindingEvent(k event.Kind, device string, b store.Binding) event.Event {
+	return event.Event{Kind: k, Device: device, Contact: b.Contact, Source: b.Source,
+		Transport: b.Transport, UserAgent: b.UserAgent}
+}
+
+// HandleRegister is the sipgo handler for REGISTER.
+func (r *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
+	res := r.register(req)
+	if res != nil {
+		if err := tx.Respond(res); err != nil {
+			r.log.Debug("respond to REGISTER", "err", err, "source", req.Source())
+		}
+	}
+}
+
+// register decides the answer to one REGISTER; nil means stay silent.
+func (r *Registrar) register(req *sip.Request) *sip.Response {
+	to := req.To()
+	if to == nil || req.CallID() == nil || req.CSeq() == nil || req.From() == nil {
+		return sip.NewResponseFromRequest(req, 400, "Bad Request", nil)
+	}
+	result := r.auth.Verify(req, false, r.dir.DeviceSecrets)
+	switch result.Outcome {
+	case auth.Blocked:
+		return nil
+	case auth.Challenge, auth.Stale:
+		return r.auth.Challenge(req, false, result.Outcome == auth.Stale)
+	case auth.Forbidden:
+		if !r.wait(result.Delay) {
+			return nil
+		}
+		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	}
+	device := result.User
+	if to.Address.User != device {
+		// A device may only register its own address.
+		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	}
+	return r.apply(req, device)
+}
+
+// wait holds a failed answer back for d; false means too many are held already.
+func (r *Registrar) wait(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case r.delayed <- struct{}{}:
+		time.Sleep(d)
+		<-r.delayed
+		return true
+	default:
+		return false
+	}
+}
+
+// contactChange is one Contact of a REGISTER, checked.
+type contactChange struct {
+	uri      string
+	instance string
+	expires  int
+}
+
+// apply updates the bindings of an authenticated device (RFC 3261 §10.3).
+func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
+	headerExpires := -1
+	if h := req.GetHeader("Expires"); h != nil {
+		v, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+		if err != nil || v < 0 {
+			return sip.NewResponseFromRequest(req, 400, "Bad Expires", nil)
+		}
+		headerExpires = v
+	}
+	contacts := req.GetHeaders("Contact")
+	var changes []contactChange
+	wildcard := false
+	for _, h := range contacts {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			return sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
+		}
+		if c.Address.Wildcard {
+			wildcard = true
+			continue
+		}
+		exp := headerExpires
+		if v, ok := c.Params.Get("expires"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return sip.NewResponseFromRequest(req, 400, "Bad Contact Expires", nil)
+			}
+			exp = n
+		}
+		if exp < 0 {
+			exp = r.cfg.DefaultExpires
+		}
+		if exp > 0 && exp < r.cfg.MinExpires {
+			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
+			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(r.cfg.MinExpires)))
+			return res
+		}
+		instance, _ := c.Params.Get("+sip.instance")
+		changes = append(changes, contactChange{uri: c.Address.String(), instance: instance, expires: min(exp, r.cfg.MaxExpires)})
+	}
+	if wildcard && (len(contacts) != 1 || headerExpires != 0) {
+		return sip.NewResponseFromRequest(req, 400, "Wildcard Contact Needs Expires 0", nil)
+	}
+
+	now := r.cfg.Now()
+	callID, cseq := req.CallID().Value(), req.CSeq().SeqNo
+	var events []event.Event
+	var stale bool
+	ua := ""
+	if h := req.GetHeader("User-Agent"); h != nil {
+		ua = h.Value()
+	}
+	r.table.update(device, func(list []store.Binding) []store.Binding {
+		if wildcard {
+			for _, b := range list {
+				events = append(events, bindingEvent(event.Unregistered, device, b))
+			}
+			return nil
+		}
+		for _, ch := range changes {
+			i := indexOf(list, ch)
+			if i >= 0 && list[i].CallID == callID && list[i].CSeq >= cseq {
+				stale = true // an old or repeated request must not undo a newer one
+				return list
+			}
+			if ch.expires == 0 {
+				if i >= 0 {
+					events = append(events, bindingEvent(event.Unregistered, device, list[i]))
+					list = append(list[:i], list[i+1:]...)
+				}
+				continue
+			}
+			b := store.Binding{
+				Contact: ch.uri, Instance: ch.instance, Source: req.Source(), Transport: req.Transport(),
+				Expires: now.Add(time.Duration(ch.expires) * time.Second), CallID: callID, CSeq: cseq,
+				UserAgent: ua, Updated: now,
+			}
+			switch {
+			case i >= 0:
+				if list[i].Source != b.Source || list[i].Transport != b.Transport {
+					events = append(events, bindingEvent(event.Registered, device, b))
+				}
+				list[i] = b
+			case len(list) >= r.cfg.MaxBindings:
+				oldest := 0
+				for j := range list {
+					if list[j].Updated.Before(list[oldest].Updated) {
+						oldest = j
+					}
+				}
+				list[oldest] = b
+				events = append(events, bindingEvent(event.Registered, device, b))
+			default:
+				list = append(list, b)
+				events = append(events, bindingEvent(event.Registered, device, b))
+			}
+		}
+		return list
+	})
+	if stale {
+		return sip.NewResponseFromRequest(req, 500, "Stale CSeq", nil)
+	}
+	if len(changes) > 0 || wildcard {
+		r.markDirty(device)
+	}
+	for _, e := range events {
+		r.log.Info("registration "+e.Kind.String(), "device", device, "contact", e.Contact,
+			"source", e.Source, "transport", e.Transport)
+		r.bus.Publish(e)
+	}
+	return r.ok(req, device, now)
+}
+
+func indexOf(list []store.Binding, ch contactChange) int {
+	for i, b := range list {
+		if (ch.instance != "" && b.Instance == ch.instance) || b.Contact == ch.uri {
+			return i
+		}
+	}
+	return -1
+}
+
+// ok answers 200 listing every current binding with its remaining lifetime.
+func (r *Registrar) ok(req *sip.Request, device string, now time.Time) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	for _, b := range r.Lookup(device) {
+		var uri sip.Uri
+		if err := sip.ParseUri(b.Contact, &uri); err != nil {
+			continue
+		}
+		params := sip.NewParams()
+		params.Add("expires", strconv.Itoa(int(b.Expires.Sub(now).Round(time.Second)/time.Second)))
+		res.AppendHeader(&sip.ContactHeader{Address: uri, Params: params})
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http1123)))
+	return res
+}
+
+const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
