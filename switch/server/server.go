@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -123,11 +124,30 @@ func (s *Server) Serve(ctx context.Context) {
 	regDone.Go(func() { s.reg.Run(regCtx) })
 	s.wg.Go(func() { s.srv.ServeUDP(s.udp) })
 	s.wg.Go(func() { s.srv.ServeTCP(s.tcp) })
+	if err := WaitServing(s.ua, "udp", s.udp.LocalAddr().String()); err != nil {
+		s.log.Error("sip udp", "err", err)
+	}
 	s.log.Info("sip listening", "udp", s.udp.LocalAddr().String(), "tcp", s.tcp.Addr().String())
 	<-ctx.Done()
 	s.Close()
 	stopReg() // after the listeners: the last REGISTERs are in the final flush
 	regDone.Wait()
+}
+
+// WaitServing waits until sipgo has taken over the UDP socket at addr.
+// Until then a request sent "from" that socket would try to bind it anew
+// and fail, because sipgo registers a served socket asynchronously.
+func WaitServing(ua *sipgo.UserAgent, network, addr string) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if c, err := ua.TransportLayer().GetConnection(network, addr); err == nil && c != nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s %s: not served after 2s", network, addr)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Addr is the bound SIP address (UDP and TCP share it).

@@ -1,0 +1,137 @@
+package phonetest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard/store"
+	"switchboard/switch/auth"
+	"switchboard/switch/event"
+	"switchboard/switch/registrar"
+	"switchboard/switch/server"
+)
+
+// Switch is a real switch running in the test process on loopback, with its
+// data in a temporary directory.
+type Switch struct {
+	Dir    string
+	Store  *store.Store
+	Server *server.Server
+	Bus    *event.Bus
+	cfg    server.Config
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// SwitchOptions tune StartSwitch; the zero value is a sensible test switch.
+type SwitchOptions struct {
+	Dir        string      // reuse a data directory (restart tests); default a new temp dir
+	Addr       string      // default 127.0.0.1:0
+	Registrar  registrar.Config
+	AuthLimits auth.Limits
+	Digest     []string
+}
+
+// StartSwitch starts a switch and stops it at test cleanup.
+func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
+	t.Helper()
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Registrar.FlushEvery == 0 {
+		o.Registrar.FlushEvery = 100 * time.Millisecond
+	}
+	st, err := store.Open(o.Dir)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(),
+		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest}}
+	if err := s.start(); err != nil {
+		st.Close()
+		t.Fatalf("start switch: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Switch) start() error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sw, err := server.New(s.cfg, s.Store, s.Bus, log)
+	if err != nil {
+		return err
+	}
+	if err := sw.Listen(); err != nil {
+		return err
+	}
+	s.Server = sw
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.done.Go(func() { sw.Serve(ctx) })
+	return nil
+}
+
+// Addr is the switch's SIP address (UDP and TCP).
+func (s *Switch) Addr() string { return s.Server.Addr() }
+
+// Registrar is the switch's registrar.
+func (s *Switch) Registrar() *registrar.Registrar { return s.Server.Registrar() }
+
+// Restart stops the switch (registrations are flushed) and starts it again
+// on the same data directory and address, as a restart of the process would.
+func (s *Switch) Restart(t testing.TB) {
+	t.Helper()
+	addr := s.Server.Addr()
+	s.Stop()
+	st, err := store.Open(s.Dir)
+	if err != nil {
+		t.Fatalf("reopen store: %v", err)
+	}
+	s.Store = st
+	s.cfg.Addr = addr
+	if err := s.start(); err != nil {
+		t.Fatalf("restart switch: %v", err)
+	}
+}
+
+// Stop stops the switch and closes its store. Safe to call twice.
+func (s *Switch) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+		s.done.Wait()
+		s.cancel = nil
+	}
+	if s.Store != nil {
+		s.Store.Close()
+	}
+}
+
+// AddUser creates a user with extension ext and a primary device whose SIP
+// password is sipPassword.
+func (s *Switch) AddUser(t testing.TB, ext, sipPassword string) {
+	t.Helper()
+	realm, err := s.Store.SIPRealm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := store.Device{ID: ext, Ext: ext, Created: time.Now()}
+	d.SetSIPPassword(realm, sipPassword)
+	u := store.User{Ext: ext, FirstName: "User", LastName: ext, Role: store.RoleUser, Created: time.Now()}
+	if err := s.Store.CreateUser(u, d); err != nil {
+		t.Fatalf("add user %s: %v", ext, err)
+	}
+}
+
+// Phone starts a phone for device id with password on this switch.
+func (s *Switch) Phone(t testing.TB, id, password string, o Options) *Phone {
+	t.Helper()
+	o.User, o.Password, o.Server = id, password, s.Addr()
+	return New(t, o)
+}
