@@ -29,8 +29,8 @@ type Switch struct {
 
 // SwitchOptions tune StartSwitch; the zero value is a sensible test switch.
 type SwitchOptions struct {
-	Dir        string      // reuse a data directory (restart tests); default a new temp dir
-	Addr       string      // default 127.0.0.1:0
+	Dir        string // reuse a data directory (restart tests); default a new temp dir
+	Addr       string // default 127.0.0.1:0
 	Registrar  registrar.Config
 	AuthLimits auth.Limits
 	Digest     []string
