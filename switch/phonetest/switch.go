@@ -34,6 +34,7 @@ type SwitchOptions struct {
 	Registrar  registrar.Config
 	AuthLimits auth.Limits
 	Digest     []string
+	KeepAlive  time.Duration
 }
 
 // StartSwitch starts a switch and stops it at test cleanup.
@@ -53,7 +54,7 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 		t.Fatalf("open store: %v", err)
 	}
 	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(),
-		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest}}
+		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest, KeepAlive: o.KeepAlive}}
 	if err := s.start(); err != nil {
 		st.Close()
 		t.Fatalf("start switch: %v", err)

@@ -26,8 +26,9 @@ type Config struct {
 	Addr       string // host:port for UDP and TCP; port 0 picks a free one
 	UserAgent  string
 	Registrar  registrar.Config
-	AuthLimits auth.Limits // zero: auth.DefaultLimits
-	Digest     []string    // challenge algorithms in order; default MD5, SHA-256
+	AuthLimits auth.Limits   // zero: auth.DefaultLimits
+	Digest     []string      // challenge algorithms in order; default MD5, SHA-256
+	KeepAlive  time.Duration // NAT keep-alive period for UDP phones (default 25 s)
 }
 
 // Server is the running SIP side of the switch.
@@ -122,6 +123,11 @@ func (s *Server) Serve(ctx context.Context) {
 	regCtx, stopReg := context.WithCancel(context.WithoutCancel(ctx))
 	var regDone sync.WaitGroup
 	regDone.Go(func() { s.reg.Run(regCtx) })
+	keepAlive := s.cfg.KeepAlive
+	if keepAlive == 0 {
+		keepAlive = 25 * time.Second // below the 30 s many NAT routers keep a UDP mapping
+	}
+	regDone.Go(func() { s.keepAlive(regCtx, keepAlive) })
 	s.wg.Go(func() { s.srv.ServeUDP(s.udp) })
 	s.wg.Go(func() { s.srv.ServeTCP(s.tcp) })
 	if err := WaitServing(s.ua, "udp", s.udp.LocalAddr().String()); err != nil {
