@@ -16,6 +16,7 @@ var (
 	bucketUsers    = []byte("users")
 	bucketDevices  = []byte("devices")
 	bucketBindings = []byte("bindings")
+	bucketCalls    = []byte("calls") // key: start time (8 bytes BE ns) + call id hash
 )
 
 var (
@@ -43,6 +44,11 @@ var migrations = []migration{
 			return err
 		}
 		return meta.Put(keyInstallID, []byte(RandomToken(16)))
+	},
+	// 1 → 2: call records.
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketCalls)
+		return err
 	},
 }
 

@@ -28,6 +28,7 @@ var (
 	ErrLocked = errors.New("store is in use by another process")
 	// ErrInvalid marks a file that is not a usable Switchboard store.
 	ErrInvalid = errors.New("not a valid switchboard store")
+	errClosed  = errors.New("store is closed")
 )
 
 // Store is the open data file. All methods are safe for concurrent use; a
@@ -90,7 +91,7 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
-		return errors.New("store is closed")
+		return errClosed
 	}
 	return s.db.View(fn)
 }
@@ -99,7 +100,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
-		return errors.New("store is closed")
+		return errClosed
 	}
 	return s.db.Update(fn)
 }
