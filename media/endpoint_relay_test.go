@@ -275,3 +275,35 @@ func TestBridgeReplacesOldBridge(t *testing.T) {
 		t.Errorf("A got %d packets from its old bridge", s.PacketsOut)
 	}
 }
+
+// Bridge(a, a) echoes a phone's audio back to it (an echo-test extension).
+func TestBridgeToItselfEchoes(t *testing.T) {
+	e := newEngine(t, media.Config{})
+	p, ep := newPhone(t), newEndpoint(t, e)
+	ep.SetRemote(p.addr(), media.PCMA, 0)
+	defer media.Bridge(ep, ep)()
+	p.sendAudio(epAddr(ep), media.PCMA, tonetest.Generate(1000, 200, media.PCMA))
+	echo := p.recvN(10)
+	checkStream(t, ep, echo, uint8(media.PCMA))
+	if err := tonetest.Check(payloads(echo), media.PCMA, 1000); err != nil {
+		t.Error(err)
+	}
+}
+
+// Until the far leg has a remote (its 200 OK not yet in), packets toward it
+// are dropped; they flow as soon as SetRemote is called.
+func TestNoRemoteYetDrops(t *testing.T) {
+	e := newEngine(t, media.Config{})
+	a, b := newPhone(t), newPhone(t)
+	epA, epB := newEndpoint(t, e), newEndpoint(t, e)
+	epA.SetRemote(a.addr(), media.PCMU, 0)
+	defer media.Bridge(epA, epB)()
+	tone := tonetest.Generate(1000, 40, media.PCMU)
+	a.sendAudio(epAddr(epA), media.PCMU, tone[:1])
+	waitFor(t, "A's first packet", func() bool { return epA.Stats().PacketsIn == 1 })
+	epB.SetRemote(b.addr(), media.PCMU, 0)
+	a.sendAudio(epAddr(epA), media.PCMU, tone[1:])
+	if p := b.recv(); !p.Marker || epB.Stats().PacketsOut != 1 {
+		t.Errorf("first packet after SetRemote: marker %v, %d sent", p.Marker, epB.Stats().PacketsOut)
+	}
+}
