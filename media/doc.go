@@ -1,0 +1,43 @@
+// Package media anchors a call's audio in the switch: every call leg gets an
+// [Endpoint] (an RTP port and the RTCP port above it), and [Bridge] relays RTP
+// between two endpoints. It also reads and writes the SDP that describes those
+// ports ([ParseSDP], [Negotiate], [BuildSDP]) and decodes RFC 4733
+// telephone-events ([ParseEvent]). It imports nothing of Switchboard's own.
+//
+// # Ports
+//
+// An [Engine] owns the configured port range. [Engine.NewEndpoint] takes the
+// next free (even RTP, odd RTCP) pair and binds it on Config.BindIP. When an
+// endpoint closes, its sockets close at once (so Close leaves no goroutine
+// behind) but the pair stays quarantined for Config.Drain before the pool
+// hands it out again: a packet still in flight from the old call then finds a
+// closed port, never the next call. The quarantine is a timestamp checked when
+// a pair is taken, so draining costs no timer and no goroutine.
+//
+// # Receiving: symmetric RTP
+//
+// Each endpoint runs one goroutine per socket. The RTP goroutine latches onto
+// the source address of the first valid RTP packet and from then on ignores
+// every other source; what we send goes to that latched address, or to the
+// SDP address until the phone has sent something. This is what makes phones
+// behind NAT work. A new SDP address (re-INVITE to somewhere else) undoes the
+// latch. The RTCP goroutine only counts what arrives.
+//
+// # Relaying
+//
+// Each endpoint has one outbound stream toward its phone: one SSRC, one
+// sequence number and one timestamp line, whatever feeds it. A relayed packet
+// is rewritten onto that line: when the source changes (a new [Bridge], or the
+// far phone restarts its stream with a new SSRC) the next packet gets the next
+// sequence number, a timestamp advanced by the real time elapsed since the
+// last packet sent, and the marker bit; after that the source's own spacing
+// (gaps, reordering) is kept by a fixed offset. Payload types are mapped to
+// what the receiving leg negotiated: G.711 audio is transcoded μ-law ↔ A-law
+// byte by byte when the legs differ, RFC 4733 events get the leg's
+// telephone-event payload type (or are dropped if it has none), and anything
+// else (comfort noise, unknown types) is dropped.
+//
+// The relay path allocates nothing: the packet is parsed into a per-endpoint
+// rtp.Packet, rewritten into a per-endpoint buffer and sent with
+// WriteToUDPAddrPort; BenchmarkRelay shows 0 allocs/op.
+package media
