@@ -179,12 +179,16 @@ func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
 		return info, "", err
 	}
 	s.db = nil
-	if err := os.Rename(s.path, previous); err != nil {
+	// The live name always names a whole store: the old file gets a second
+	// name first, then the new one replaces it in one rename. (Two renames
+	// would leave no store at all if the process died between them, and the
+	// next start would set up an empty system.)
+	if err := os.Link(s.path, previous); err != nil {
 		s.db, _ = openDB(s.path)
 		return info, "", fmt.Errorf("keep previous store: %w", err)
 	}
 	if err := os.Rename(tmpPath, s.path); err != nil {
-		os.Rename(previous, s.path)
+		os.Remove(previous)
 		s.db, _ = openDB(s.path)
 		return info, "", fmt.Errorf("swap in restored store: %w", err)
 	}
@@ -192,7 +196,6 @@ func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
 	db, err := openDB(s.path)
 	if err != nil {
 		// Put the old file back: a restore never leaves a half-working system.
-		os.Rename(s.path, tmpPath)
 		os.Rename(previous, s.path)
 		syncDir(s.dir)
 		s.db, _ = openDB(s.path)

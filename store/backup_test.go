@@ -376,3 +376,18 @@ func TestBackupDuringWrites(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// A restore killed midway leaves its upload; the next Open removes it.
+func TestOpenRemovesStaleRestoreUpload(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestIn(t, dir)
+	s.Close()
+	stale := filepath.Join(dir, ".restore-12345.db")
+	if err := os.WriteFile(stale, []byte("half an upload"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	openTestIn(t, dir)
+	if extra := filesExcept(t, dir, FileName); len(extra) != 0 {
+		t.Fatalf("left behind %q", extra)
+	}
+}
