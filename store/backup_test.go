@@ -391,3 +391,71 @@ func TestOpenRemovesStaleRestoreUpload(t *testing.T) {
 		t.Fatalf("left behind %q", extra)
 	}
 }
+
+// The structure walk accepts every shape a healthy bbolt file takes: values
+// on overflow pages, deep trees, nested and inline buckets, a long freelist.
+func TestCheckStructureAcceptsHealthyFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shapes.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		big, _ := tx.CreateBucket([]byte("big"))
+		for i := range 3 {
+			if err := big.Put([]byte{byte(i)}, bytes.Repeat([]byte{byte(i)}, 200<<10)); err != nil {
+				return err
+			}
+		}
+		many, _ := tx.CreateBucket([]byte("many"))
+		for i := range 30000 {
+			if err := many.Put(fmt.Appendf(nil, "key-%08d", i), fmt.Appendf(nil, "value-%d", i)); err != nil {
+				return err
+			}
+		}
+		b := tx.Bucket([]byte("many"))
+		for depth := range 4 { // nested buckets, the small ones inline
+			nb, err := b.CreateBucket(fmt.Appendf(nil, "nested-%d", depth))
+			if err != nil {
+				return err
+			}
+			nb.Put([]byte("k"), []byte("v"))
+			b = nb
+		}
+		return nil
+	})
+	if err == nil {
+		err = db.Update(func(tx *bolt.Tx) error { // free pages
+			c := tx.Bucket([]byte("many")).Cursor()
+			i := 0
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if v != nil && i%2 == 0 {
+					if err := c.Delete(); err != nil {
+						return err
+					}
+				}
+				i++
+			}
+			return tx.Bucket([]byte("big")).Delete([]byte{1})
+		})
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkStructure(path); err != nil {
+		t.Fatalf("healthy file refused: %v", err)
+	}
+
+	// And a store whose setting spans overflow pages validates.
+	s := openTest(t)
+	populate(t, s, 3)
+	if err := s.PutSetting("logo", strings.Repeat("x", 300<<10)); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "b.db")
+	os.WriteFile(file, backupBytes(t, s), 0o600)
+	if _, err := Validate(file); err != nil {
+		t.Fatal(err)
+	}
+}
