@@ -48,11 +48,6 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := firstRun(ctx, st, opts, os.Stdout); err != nil {
-		ctl.Close()
-		return err
-	}
-
 	bus := event.New()
 	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest}, st, bus, log)
 	if err != nil {
@@ -60,6 +55,12 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return err
 	}
 	if err := sw.Listen(); err != nil {
+		ctl.Close()
+		return err
+	}
+	// After Listen: the login message names the real SIP address (port 0 picks one).
+	if err := firstRun(ctx, st, opts, sw.Addr(), os.Stdout); err != nil {
+		sw.Close()
 		ctl.Close()
 		return err
 	}
@@ -96,7 +97,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 
 // firstRun creates the office manager's login on an empty store and prints
 // it once: there is no other way to learn it.
-func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, out io.Writer) error {
+func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAddr string, out io.Writer) error {
 	users, err := st.Users()
 	if err != nil || len(users) > 0 {
 		return err
@@ -113,6 +114,6 @@ func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, out i
       SIP phone for extension %s: user %s, password %s, server %s
   Change the password with: switchboard user set --data %s --ext %s --password NEW
 
-`, opts.Data, u.User.Ext, u.Password, u.User.Ext, u.User.Ext, u.SIPPassword, opts.SIP, opts.Data, u.User.Ext)
+`, opts.Data, u.User.Ext, u.Password, u.User.Ext, u.User.Ext, u.SIPPassword, sipAddr, opts.Data, u.User.Ext)
 	return nil
 }

@@ -1,7 +1,7 @@
 package store
 
 import (
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -41,8 +41,9 @@ type Info struct {
 // binary can open: a bbolt file, not truncated, passing the integrity check,
 // carrying our marker and a schema version no newer than ours.
 func Validate(path string) (info Info, err error) {
-	// A damaged file can make bbolt read past the end of its mapping; turn such
-	// a fault into an error instead of a crash of the whole server.
+	// checkStructure keeps bbolt inside the file; should a damaged file still
+	// make bbolt read past its mapping on this goroutine, the fault becomes an
+	// error instead of a crash of the whole server.
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -65,6 +66,9 @@ func validate(path string) (Info, error) {
 		return info, err
 	}
 	info.Bytes = st.Size()
+	if err := checkStructure(path); err != nil {
+		return info, fmt.Errorf("%w: damaged or not a bbolt file: %v", ErrInvalid, err)
+	}
 	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		return info, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -83,18 +87,56 @@ func validate(path string) (Info, error) {
 		}
 		info.SchemaVersion = readVersion(tx)
 		if info.SchemaVersion > SchemaVersion() {
-			return fmt.Errorf("%w: schema version %d is newer than this binary's %d", ErrInvalid, info.SchemaVersion, SchemaVersion())
+			return fmt.Errorf("%w: schema version %d is newer than this binary's %d (%w)", ErrInvalid, info.SchemaVersion, SchemaVersion(), ErrNewer)
 		}
 		info.InstallID = string(meta.Get(keyInstallID))
-		if b := tx.Bucket(bucketUsers); b != nil {
-			info.Users = b.Stats().KeyN
+		var err error
+		if info.Users, err = decodeAll[User](tx, bucketUsers); err != nil {
+			return err
 		}
-		if b := tx.Bucket(bucketDevices); b != nil {
-			info.Devices = b.Stats().KeyN
+		if info.Devices, err = decodeAll[Device](tx, bucketDevices); err != nil {
+			return err
 		}
-		return nil
+		if _, err = decodeAll[[]Binding](tx, bucketBindings); err != nil {
+			return err
+		}
+		_, err = decodeAll[json.RawMessage](tx, bucketSettings)
+		return err
 	})
 	return info, err
+}
+
+// decodeAll decodes every record of a bucket as a T and counts them. bbolt
+// keeps no checksum of values, so this is what notices damage inside a record.
+func decodeAll[T any](tx *bolt.Tx, bucket []byte) (int, error) {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return 0, nil
+	}
+	n := 0
+	err := b.ForEach(func(k, v []byte) error {
+		var rec T
+		if v == nil {
+			return fmt.Errorf("%w: %s/%q is a bucket, not a record", ErrInvalid, bucket, short(k))
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("%w: record %s/%q is damaged: %v", ErrInvalid, bucket, short(k), err)
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// restoreTempPattern names a restore's upload while it is checked.
+const restoreTempPattern = ".restore-*.db"
+
+// short cuts a key from a damaged file down to a length fit for a message.
+func short(k []byte) []byte {
+	if len(k) > 32 {
+		return append(k[:32:32], "…"...)
+	}
+	return k
 }
 
 // keepPrevious is how many replaced store files a restore keeps beside the live one.
@@ -106,7 +148,7 @@ const keepPrevious = 3
 // On any error the live data is untouched. Callers of other methods wait
 // while the swap happens.
 func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
-	tmp, err := os.CreateTemp(s.dir, ".restore-*.db")
+	tmp, err := os.CreateTemp(s.dir, restoreTempPattern)
 	if err != nil {
 		return info, "", err
 	}
@@ -130,19 +172,23 @@ func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
-		return info, "", errors.New("store is closed")
+		return info, "", errClosed
 	}
-	previous = fmt.Sprintf("%s.before-restore-%s", s.path, time.Now().UTC().Format("20060102T150405.000"))
+	previous = fmt.Sprintf("%s.before-restore-%s", s.path, time.Now().UTC().Format("20060102T150405.000000000"))
 	if err := s.db.Close(); err != nil {
 		return info, "", err
 	}
 	s.db = nil
-	if err := os.Rename(s.path, previous); err != nil {
+	// The live name always names a whole store: the old file gets a second
+	// name first, then the new one replaces it in one rename. (Two renames
+	// would leave no store at all if the process died between them, and the
+	// next start would set up an empty system.)
+	if err := os.Link(s.path, previous); err != nil {
 		s.db, _ = openDB(s.path)
 		return info, "", fmt.Errorf("keep previous store: %w", err)
 	}
 	if err := os.Rename(tmpPath, s.path); err != nil {
-		os.Rename(previous, s.path)
+		os.Remove(previous)
 		s.db, _ = openDB(s.path)
 		return info, "", fmt.Errorf("swap in restored store: %w", err)
 	}
@@ -150,7 +196,6 @@ func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
 	db, err := openDB(s.path)
 	if err != nil {
 		// Put the old file back: a restore never leaves a half-working system.
-		os.Rename(s.path, tmpPath)
 		os.Rename(previous, s.path)
 		syncDir(s.dir)
 		s.db, _ = openDB(s.path)

@@ -19,6 +19,9 @@ var (
 	bucketCalls    = []byte("calls") // key: start time (8 bytes BE ns) + call id hash
 )
 
+// knownBuckets are the buckets a store of any version up to this binary's may have.
+var knownBuckets = map[string]bool{"meta": true, "settings": true, "users": true, "devices": true, "bindings": true}
+
 var (
 	keySchema    = []byte("schema_version")
 	keyMagic     = []byte("magic")
@@ -74,9 +77,21 @@ func migrate(db *bolt.DB, path string) error {
 	var fresh bool
 	if err := db.View(func(tx *bolt.Tx) error {
 		have = readVersion(tx)
-		fresh = tx.Bucket(bucketMeta) == nil
-		if !fresh && have > 0 && string(tx.Bucket(bucketMeta).Get(keyMagic)) != string(magic) {
+		var names []string
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			names = append(names, string(name))
+			return nil
+		})
+		fresh = len(names) == 0
+		if have > 0 && string(tx.Bucket(bucketMeta).Get(keyMagic)) != string(magic) {
 			return fmt.Errorf("%s: %w (no switchboard marker)", path, ErrInvalid)
+		}
+		// Before version 1 there was no marker: such a file may hold only our buckets.
+		// Anything else is some other program's bbolt file, which we must not rewrite.
+		for _, name := range names {
+			if have == 0 && !knownBuckets[name] {
+				return fmt.Errorf("%s: %w (it has a bucket %q switchboard does not know)", path, ErrInvalid, name)
+			}
 		}
 		return nil
 	}); err != nil {
@@ -84,12 +99,13 @@ func migrate(db *bolt.DB, path string) error {
 	}
 	want := SchemaVersion()
 	if have > want {
-		return fmt.Errorf("%s has schema version %d, newer than this binary's %d: upgrade switchboard", path, have, want)
+		return fmt.Errorf("%s has schema version %d, newer than this binary's %d: upgrade switchboard to use it: %w",
+			path, have, want, ErrNewer)
 	}
 	if have == want {
 		return nil
 	}
-	if !fresh && have > 0 {
+	if !fresh {
 		backup := fmt.Sprintf("%s.pre-v%d-%s", path, want, time.Now().UTC().Format("20060102T150405"))
 		if err := db.View(func(tx *bolt.Tx) error { return tx.CopyFile(backup, 0o600) }); err != nil {
 			return fmt.Errorf("copy store before migration: %w", err)

@@ -20,7 +20,12 @@ func (s *Store) PutSetting(key string, v any) error {
 // Used for values created once per installation (SIP realm, secrets).
 func SettingOrInit[T any](s *Store, key string, init func() T) (T, error) {
 	var v T
-	err := s.update(func(tx *bolt.Tx) error {
+	// Most calls find the value: read it without a write transaction (and its fsync).
+	err := s.view(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketSettings), key, &v) })
+	if !errors.Is(err, ErrNotFound) {
+		return v, err
+	}
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSettings)
 		err := getJSON(b, key, &v)
 		if errors.Is(err, ErrNotFound) {

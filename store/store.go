@@ -28,7 +28,10 @@ var (
 	ErrLocked = errors.New("store is in use by another process")
 	// ErrInvalid marks a file that is not a usable Switchboard store.
 	ErrInvalid = errors.New("not a valid switchboard store")
-	errClosed  = errors.New("store is closed")
+	// ErrNewer marks a store written by a newer switchboard than this binary.
+	ErrNewer = errors.New("store is from a newer switchboard")
+
+	errClosed = errors.New("store is closed")
 )
 
 // Store is the open data file. All methods are safe for concurrent use; a
@@ -51,6 +54,13 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s.db = db
+	// A restore that was killed leaves its upload behind; we hold the lock,
+	// so no restore of another process is under way.
+	if stale, _ := filepath.Glob(filepath.Join(dir, restoreTempPattern)); len(stale) > 0 {
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
 	return s, nil
 }
 
@@ -111,12 +121,19 @@ func (s *Store) Check() error {
 }
 
 func checkTx(tx *bolt.Tx) error {
+	// Read every error: bbolt's checker runs on its own goroutine and would
+	// block forever on a channel nobody drains any more.
 	var errs []error
+	more := 0
 	for err := range tx.Check() {
-		errs = append(errs, err)
-		if len(errs) > 10 {
-			break
+		if len(errs) < 10 {
+			errs = append(errs, err)
+		} else {
+			more++
 		}
+	}
+	if more > 0 {
+		errs = append(errs, fmt.Errorf("and %d more", more))
 	}
 	return errors.Join(errs...)
 }

@@ -86,6 +86,16 @@ func newRestoreCmd(g *globals) *cobra.Command {
 func runRestore(ctx context.Context, g *globals, file string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var in io.Reader = stdin
 	var size int64
+	if file == "-" && !g.serverRunning() {
+		// Without a server the backup is checked before the store is opened
+		// (or created), so standard input is kept in a file first.
+		spooled, err := spool(stdin)
+		if err != nil {
+			return fmt.Errorf("restore: read standard input: %w", err)
+		}
+		defer os.Remove(spooled)
+		file = spooled
+	}
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
@@ -100,6 +110,10 @@ func runRestore(ctx context.Context, g *globals, file string, stdin io.Reader, s
 			return usagef("restore: %s is not a file", file)
 		}
 		in, size = f, st.Size()
+		// Refuse a bad file before anything is opened, created or uploaded.
+		if _, err := store.Validate(file); err != nil {
+			return fmt.Errorf("restore refused, nothing changed: %w", err)
+		}
 	}
 	ops, done, err := g.openOps(true)
 	if err != nil {
@@ -119,4 +133,21 @@ func runRestore(ctx context.Context, g *globals, file string, stdin io.Reader, s
 		fmt.Fprintln(stdout, "the running server now uses the restored data")
 	}
 	return nil
+}
+
+// spool copies r into a new temporary file and returns its name.
+func spool(r io.Reader) (string, error) {
+	f, err := os.CreateTemp("", "switchboard-restore-*.db")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }

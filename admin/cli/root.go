@@ -29,10 +29,18 @@ const DefaultDataDir = "./switchboard-data"
 
 type globals struct {
 	data string
+	// ran is set once a command's own code starts: an error before that is
+	// cobra's (unknown command or flag, missing flag, wrong arguments).
+	ran bool
 }
 
 // NewRoot builds the command tree.
 func NewRoot(serve ServeFunc) *cobra.Command {
+	root, _ := newRoot(serve)
+	return root
+}
+
+func newRoot(serve ServeFunc) (*cobra.Command, *globals) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:           "switchboard",
@@ -44,12 +52,27 @@ func NewRoot(serve ServeFunc) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.data, "data", DefaultDataDir, "data directory (holds the store and the control socket)")
 	root.AddCommand(newServeCmd(g, serve), newUserCmd(g), newDeviceCmd(g),
 		newBackupCmd(g), newRestoreCmd(g), newVersionCmd())
-	return root
+	markRun(root, g)
+	return root, g
+}
+
+// markRun makes every command note when its own code starts: cobra checks
+// flags, required flags and arguments only after the pre-run hooks.
+func markRun(cmd *cobra.Command, g *globals) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			g.ran = true
+			return run(cmd, args)
+		}
+	}
+	for _, c := range cmd.Commands() {
+		markRun(c, g)
+	}
 }
 
 // Execute runs the CLI and returns the process exit code.
 func Execute(ctx context.Context, serve ServeFunc, args []string, stdout, stderr io.Writer) int {
-	root := NewRoot(serve)
+	root, g := newRoot(serve)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -58,6 +81,10 @@ func Execute(ctx context.Context, serve ServeFunc, args []string, stdout, stderr
 		return 0
 	}
 	fmt.Fprintln(stderr, "switchboard:", err)
+	if !g.ran {
+		fmt.Fprintln(stderr, "see `switchboard --help` or `switchboard COMMAND --help`")
+		return 2
+	}
 	return ExitCode(err)
 }
 
@@ -72,7 +99,8 @@ func ExitCode(err error) int {
 		return 3
 	case errors.As(err, &e) && e.Status == http.StatusConflict:
 		return 4
-	case errors.As(err, &e) && e.Status == http.StatusBadRequest, errors.As(err, new(*usageError)):
+	case errors.As(err, &e) && e.Status == http.StatusBadRequest, errors.As(err, new(*usageError)),
+		errors.Is(err, store.ErrInvalid):
 		return 2
 	case errors.Is(err, store.ErrLocked):
 		return 5
@@ -102,6 +130,12 @@ func Version() string {
 	return "dev"
 }
 
+// serverRunning reports whether a server answers on the data directory's control socket.
+func (g *globals) serverRunning() bool {
+	_, err := control.Dial(g.data)
+	return err == nil
+}
+
 // openOps returns the operations for the data directory: through the running
 // server's control socket when one runs, else on the store file directly.
 // mayCreate allows a first command to create an empty store.
@@ -118,6 +152,10 @@ func (g *globals) openOps(mayCreate bool) (control.Ops, func(), error) {
 	}
 	s, err := store.Open(g.data)
 	if errors.Is(err, store.ErrLocked) {
+		// A server that is just starting holds the store a moment before its socket listens.
+		if c, err := control.Dial(g.data); err == nil {
+			return c, func() {}, nil
+		}
 		return nil, nil, fmt.Errorf("%w: a switchboard process holds %s but its control socket does not answer", err, g.data)
 	}
 	if err != nil {

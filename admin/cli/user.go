@@ -37,6 +37,10 @@ func newUserAddCmd(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.spec.Role = store.Role(o.role)
+			// Check first: bad input must not create a data directory.
+			if err := control.CheckUserSpec(o.spec); err != nil {
+				return err
+			}
 			ops, done, err := g.openOps(true)
 			if err != nil {
 				return err
@@ -216,6 +220,9 @@ func newUserImportCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			specs, err := readUserCSV(args[0])
 			if err != nil {
+				return err
+			}
+			if err := control.CheckImport(specs); err != nil {
 				return err
 			}
 			ops, done, err := g.openOps(true)

@@ -58,17 +58,23 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, si
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		e := &Error{Status: res.StatusCode}
-		if json.NewDecoder(res.Body).Decode(e) != nil || e.Message == "" {
-			e.Message = res.Status
-		}
-		return e
+		return readError(res)
 	}
 	if w, ok := out.(io.Writer); ok {
 		_, err = io.Copy(w, res.Body)
 		return err
 	}
 	return json.NewDecoder(res.Body).Decode(out)
+}
+
+// readError turns a failed answer into the server's *Error.
+func readError(res *http.Response) error {
+	e := &Error{Status: res.StatusCode}
+	if json.NewDecoder(res.Body).Decode(e) != nil || e.Message == "" {
+		e.Message = res.Status
+	}
+	e.Status = res.StatusCode
+	return e
 }
 
 func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) error {
@@ -130,7 +136,7 @@ func (c *Client) Backup(ctx context.Context, w io.Writer, size func(int64)) (int
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return 0, &Error{Status: res.StatusCode, Message: "backup failed: " + res.Status}
+		return 0, readError(res)
 	}
 	want, _ := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64)
 	if size != nil {

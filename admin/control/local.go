@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -14,6 +15,7 @@ import (
 // Registrations is what a running switch tells about registered devices.
 type Registrations interface {
 	Lookup(device string) []store.Binding
+	All() map[string][]store.Binding
 	Remove(device string)
 }
 
@@ -66,21 +68,13 @@ func (l *Local) ImportUsers(_ context.Context, specs []UserSpec) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := checkImport(specs); err != nil {
+		return 0, err
+	}
 	users := make([]store.User, 0, len(specs))
 	devices := make([]store.Device, 0, len(specs))
-	seen := map[string]bool{}
 	for i := range specs {
 		spec := &specs[i]
-		if err := checkSpec(spec); err != nil {
-			return 0, errorf(http.StatusBadRequest, "user %d (%s): %v", i+1, spec.Ext, err)
-		}
-		if spec.SIPPassword == "" {
-			return 0, errorf(http.StatusBadRequest, "user %d (%s): a SIP password is required when importing", i+1, spec.Ext)
-		}
-		if seen[spec.Ext] {
-			return 0, errorf(http.StatusBadRequest, "user %d: extension %s appears twice", i+1, spec.Ext)
-		}
-		seen[spec.Ext] = true
 		hash := ""
 		if spec.Password != "" {
 			if hash, err = store.HashPassword(spec.Password); err != nil {
@@ -315,11 +309,56 @@ func (l *Local) Backup(_ context.Context, w io.Writer, size func(int64)) (int64,
 	return l.Store.Backup(w, size)
 }
 
-// Restore validates the snapshot and swaps it in.
+// Restore validates the snapshot and swaps it in. A running switch keeps the
+// registrations of devices the restored data still has, and drops the rest.
 func (l *Local) Restore(_ context.Context, r io.Reader, _ int64) (RestoreResult, error) {
 	info, prev, err := l.Store.Restore(r)
 	if err != nil {
 		return RestoreResult{}, asError(err, "backup")
 	}
+	if l.Reg != nil {
+		if err := l.reconcileRegistrations(); err != nil {
+			return RestoreResult{}, fmt.Errorf("restored, but registrations not reconciled: %w", err)
+		}
+	}
 	return RestoreResult{Info: info, Previous: prev, Live: l.Reg != nil}, nil
+}
+
+// reconcileRegistrations makes the switch's live registrations and the
+// restored store agree: a device that is gone or disabled in the restored
+// data is unregistered; the others stay registered, and the store's saved
+// registrations become the live ones (not those of the backup's time).
+func (l *Local) reconcileRegistrations() error {
+	devices, err := l.Store.Devices("")
+	if err != nil {
+		return err
+	}
+	users, err := l.Store.Users()
+	if err != nil {
+		return err
+	}
+	disabledUser := map[string]bool{}
+	for _, u := range users {
+		disabledUser[u.Ext] = u.Disabled
+	}
+	usable := map[string]bool{}
+	for _, d := range devices {
+		usable[d.ID] = !d.Disabled && !disabledUser[d.Ext]
+	}
+	saved, err := l.Store.Bindings(time.Now())
+	if err != nil {
+		return err
+	}
+	batch := map[string][]store.Binding{}
+	for id := range saved {
+		batch[id] = nil
+	}
+	for id, list := range l.Reg.All() {
+		if usable[id] {
+			batch[id] = list
+		} else {
+			l.Reg.Remove(id)
+		}
+	}
+	return l.Store.SaveBindings(batch)
 }

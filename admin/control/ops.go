@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,6 +158,32 @@ func checkSpec(spec *UserSpec) error {
 		if err := checkPassword(pw, true); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckUserSpec reports whether AddUser would accept spec, without touching
+// any data: the CLI checks its input before it opens (or creates) a store.
+func CheckUserSpec(spec UserSpec) error { return checkSpec(&spec) }
+
+// CheckImport reports whether ImportUsers would accept specs, without touching any data.
+func CheckImport(specs []UserSpec) error { return checkImport(slices.Clone(specs)) }
+
+// checkImport checks and normalises the specs of an import.
+func checkImport(specs []UserSpec) error {
+	seen := map[string]bool{}
+	for i := range specs {
+		spec := &specs[i]
+		if err := checkSpec(spec); err != nil {
+			return errorf(http.StatusBadRequest, "user %d (%s): %v", i+1, spec.Ext, err)
+		}
+		if spec.SIPPassword == "" {
+			return errorf(http.StatusBadRequest, "user %d (%s): a SIP password is required when importing", i+1, spec.Ext)
+		}
+		if seen[spec.Ext] {
+			return errorf(http.StatusBadRequest, "user %d: extension %s appears twice", i+1, spec.Ext)
+		}
+		seen[spec.Ext] = true
 	}
 	return nil
 }

@@ -81,10 +81,15 @@ func Handler(ops Ops, log *slog.Logger) http.Handler {
 		return reply(w, struct{}{}, ops.RemoveDevice(r.Context(), r.PathValue("id")))
 	})
 	h("GET /v1/backup", func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Content-Type", "application/octet-stream")
+		started := false
 		_, err := ops.Backup(r.Context(), w, func(n int64) {
+			started = true
+			w.Header().Set("Content-Type", "application/octet-stream")
 			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		})
+		if err != nil && !started {
+			return err // nothing sent yet: a proper error answer
+		}
 		if err != nil {
 			log.Error("backup over control socket", "err", err)
 		}
