@@ -19,6 +19,7 @@ import (
 	"switchboard/admin/cli"
 	"switchboard/admin/control"
 	"switchboard/admin/web"
+	"switchboard/media"
 	"switchboard/store"
 	"switchboard/switch/event"
 	"switchboard/switch/server"
@@ -49,7 +50,21 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return err
 	}
 	bus := event.New()
-	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest}, st, bus, log)
+	sipHost, _, _ := net.SplitHostPort(opts.SIP)
+	advertise := opts.AdvertiseIP
+	if advertise == "" {
+		advertise = sipHost
+		if ip := net.ParseIP(sipHost); ip == nil || ip.IsUnspecified() {
+			advertise = server.LANAddress()
+		}
+	}
+	engine, err := media.NewEngine(media.Config{BindIP: net.ParseIP(sipHost), AdvertiseIP: net.ParseIP(advertise),
+		PortLow: opts.RTPLow, PortHigh: opts.RTPHigh, Logger: log})
+	if err != nil {
+		ctl.Close()
+		return fmt.Errorf("media: %w", err)
+	}
+	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine}, st, bus, log)
 	if err != nil {
 		ctl.Close()
 		return err

@@ -19,10 +19,13 @@ type ServeOptions struct {
 	RTPHigh  int
 	LogLevel slog.Level
 	Digest   []string // digest algorithms offered, in order
+	// AdvertiseIP is the address phones are told to send SIP and audio to;
+	// empty: the SIP listen host, or the first LAN address for 0.0.0.0.
+	AdvertiseIP string
 }
 
 func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
-	var sipAddr, httpAddr, rtp, level, digest string
+	var sipAddr, httpAddr, rtp, level, digest, advertise string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the phone system",
@@ -34,6 +37,12 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if advertise != "" {
+				if ip := net.ParseIP(advertise); ip == nil || ip.To4() == nil || ip.IsUnspecified() {
+					return usagef("--advertise-ip %q: want this box's IPv4 address on the LAN", advertise)
+				}
+				opts.AdvertiseIP = advertise
+			}
 			return serve(cmd.Context(), opts)
 		},
 	}
@@ -41,6 +50,7 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 	cmd.Flags().StringVar(&httpAddr, "http", "0.0.0.0:8080", "HTTP listen address (health and metrics)")
 	cmd.Flags().StringVar(&rtp, "rtp-ports", "10000-20000", "UDP port range for call audio, LO-HI")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&advertise, "advertise-ip", "", "address phones should send SIP and audio to (default: the --sip host, or the first LAN address)")
 	cmd.Flags().StringVar(&digest, "digest", "md5,sha256", "digest algorithms offered to phones, preferred first:\n"+
 		"md5 first suits every phone; sha256,md5 suits phones that support RFC 8760 (many older ones give up on it)")
 	return cmd

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"switchboard/store"
 )
 
 // ErrNoServer means no server answers on the data directory's control socket.
@@ -152,4 +154,9 @@ func (c *Client) Backup(ctx context.Context, w io.Writer, size func(int64)) (int
 // Restore sends the snapshot to the running server, which validates and swaps it in.
 func (c *Client) Restore(ctx context.Context, r io.Reader, size int64) (out RestoreResult, err error) {
 	return out, c.do(ctx, "POST", "/v1/restore", r, size, &out)
+}
+
+func (c *Client) ListCalls(ctx context.Context, since time.Time, limit int) (out []store.CallRecord, err error) {
+	q := url.Values{"since": {since.UTC().Format(time.RFC3339Nano)}, "limit": {strconv.Itoa(limit)}}
+	return out, c.doJSON(ctx, "GET", "/v1/calls?"+q.Encode(), nil, &out)
 }

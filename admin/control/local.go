@@ -362,3 +362,8 @@ func (l *Local) reconcileRegistrations() error {
 	}
 	return l.Store.SaveBindings(batch)
 }
+
+// ListCalls returns call records that started since, newest first.
+func (l *Local) ListCalls(_ context.Context, since time.Time, limit int) ([]store.CallRecord, error) {
+	return l.Store.Calls(since, time.Time{}, limit)
+}

@@ -33,6 +33,7 @@ type Ops interface {
 	RemoveDevice(ctx context.Context, id string) error
 	Backup(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 	Restore(ctx context.Context, r io.Reader, size int64) (RestoreResult, error)
+	ListCalls(ctx context.Context, since time.Time, limit int) ([]store.CallRecord, error)
 }
 
 // UserSpec describes a user to create. Empty passwords are generated

@@ -80,6 +80,19 @@ func Handler(ops Ops, log *slog.Logger) http.Handler {
 	h("DELETE /v1/devices/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		return reply(w, struct{}{}, ops.RemoveDevice(r.Context(), r.PathValue("id")))
 	})
+	h("GET /v1/calls", func(w http.ResponseWriter, r *http.Request) error {
+		q := r.URL.Query()
+		since, err := time.Parse(time.RFC3339Nano, q.Get("since"))
+		if err != nil {
+			return errorf(http.StatusBadRequest, "since: %v", err)
+		}
+		limit, err := strconv.Atoi(q.Get("limit"))
+		if err != nil {
+			return errorf(http.StatusBadRequest, "limit: %v", err)
+		}
+		out, err := ops.ListCalls(r.Context(), since, limit)
+		return reply(w, out, err)
+	})
 	h("GET /v1/backup", func(w http.ResponseWriter, r *http.Request) error {
 		started := false
 		_, err := ops.Backup(r.Context(), w, func(n int64) {

@@ -16,6 +16,10 @@ const (
 	Registered   Kind = iota + 1 // a new binding for a device
 	Unregistered                 // a device removed a binding (Expires: 0 or *)
 	Expired                      // a binding timed out
+	CallStarted                  // an authenticated INVITE is being routed
+	CallRinging                  // a callee's phone rings
+	CallAnswered                 // a callee answered; the parties talk
+	CallEnded                    // the call is over (its record is stored)
 )
 
 func (k Kind) String() string {
@@ -26,6 +30,14 @@ func (k Kind) String() string {
 		return "unregistered"
 	case Expired:
 		return "expired"
+	case CallStarted:
+		return "call-started"
+	case CallRinging:
+		return "call-ringing"
+	case CallAnswered:
+		return "call-answered"
+	case CallEnded:
+		return "call-ended"
 	}
 	return "unknown"
 }
@@ -39,6 +51,11 @@ type Event struct {
 	Source    string // ip:port
 	Transport string
 	UserAgent string
+
+	// Call events.
+	CallID string // the caller's Call-ID
+	From   string // calling device
+	To     string // dialled extension
 }
 
 // Bus fans events out to subscribers. The zero value is not usable; use New.

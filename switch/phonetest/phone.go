@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/emiago/sipgo"
@@ -46,6 +47,12 @@ type Phone struct {
 	closed sync.Once
 	wg     sync.WaitGroup
 	conns  []interface{ Close() error }
+
+	dua      *sipgo.DialogUA
+	behavior atomic.Pointer[Behavior]
+	incoming chan *Call
+	dmu      sync.Mutex
+	dialogs  map[string]*Call
 }
 
 // New starts a phone listening on its own loopback port; it stops at test cleanup.
@@ -119,13 +126,17 @@ func Start(o Options) (*Phone, error) {
 		return nil, err
 	}
 	p.cli = cli
+	p.setupCalls()
 	return p, nil
 }
 
 // Close stops the phone.
 func (p *Phone) Close() {
 	p.closed.Do(func() {
-		for _, c := range p.conns {
+		p.dmu.Lock()
+		conns := p.conns
+		p.dmu.Unlock()
+		for _, c := range conns {
 			c.Close()
 		}
 		if p.cli != nil {

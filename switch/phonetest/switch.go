@@ -3,13 +3,16 @@ package phonetest
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"switchboard/media"
 	"switchboard/store"
 	"switchboard/switch/auth"
+	"switchboard/switch/call"
 	"switchboard/switch/event"
 	"switchboard/switch/registrar"
 	"switchboard/switch/server"
@@ -22,6 +25,7 @@ type Switch struct {
 	Store  *store.Store
 	Server *server.Server
 	Bus    *event.Bus
+	Media  *media.Engine
 	cfg    server.Config
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -35,6 +39,8 @@ type SwitchOptions struct {
 	AuthLimits auth.Limits
 	Digest     []string
 	KeepAlive  time.Duration
+	Calls      call.Config
+	NoMedia    bool // registrar only: no call handling
 }
 
 // StartSwitch starts a switch and stops it at test cleanup.
@@ -54,7 +60,18 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 		t.Fatalf("open store: %v", err)
 	}
 	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(),
-		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest, KeepAlive: o.KeepAlive}}
+		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest,
+			KeepAlive: o.KeepAlive, Calls: o.Calls, AdvertiseIP: "127.0.0.1"}}
+	if !o.NoMedia {
+		// Ports chosen by the OS: parallel test processes never collide.
+		eng, err := media.NewEngine(media.Config{BindIP: net.IPv4(127, 0, 0, 1), AdvertiseIP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			st.Close()
+			t.Fatalf("media engine: %v", err)
+		}
+		s.Media = eng
+		s.cfg.Media = eng
+	}
 	if err := s.start(); err != nil {
 		st.Close()
 		t.Fatalf("start switch: %v", err)
@@ -64,7 +81,7 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 }
 
 func (s *Switch) start() error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel()}))
 	sw, err := server.New(s.cfg, s.Store, s.Bus, log)
 	if err != nil {
 		return err
@@ -135,4 +152,30 @@ func (s *Switch) Phone(t testing.TB, id, password string, o Options) *Phone {
 	t.Helper()
 	o.User, o.Password, o.Server = id, password, s.Addr()
 	return New(t, o)
+}
+
+// AddDevice adds device id (e.g. "201b") to an existing extension.
+func (s *Switch) AddDevice(t testing.TB, ext, id, sipPassword string) {
+	t.Helper()
+	realm, err := s.Store.SIPRealm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Store.AddDevice(ext, func([]string) (store.Device, error) {
+		d := store.Device{ID: id, Ext: ext, Created: time.Now()}
+		d.SetSIPPassword(realm, sipPassword)
+		return d, nil
+	})
+	if err != nil {
+		t.Fatalf("add device %s: %v", id, err)
+	}
+}
+
+// testLogLevel is Warn, or what SWITCHBOARD_TEST_LOG says (debug, info).
+func testLogLevel() slog.Level {
+	var l slog.Level
+	if l.UnmarshalText([]byte(os.Getenv("SWITCHBOARD_TEST_LOG"))) != nil {
+		return slog.LevelWarn
+	}
+	return l
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"switchboard/media"
 	"switchboard/store"
 	"switchboard/switch/auth"
+	"switchboard/switch/call"
 	"switchboard/switch/event"
 	"switchboard/switch/registrar"
 )
@@ -29,19 +31,28 @@ type Config struct {
 	AuthLimits auth.Limits   // zero: auth.DefaultLimits
 	Digest     []string      // challenge algorithms in order; default MD5, SHA-256
 	KeepAlive  time.Duration // NAT keep-alive period for UDP phones (default 25 s)
+	// AdvertiseIP is the address phones are told to use (Contact, Via, SDP).
+	// Default: the SIP listen host, or the first LAN address when that is 0.0.0.0.
+	AdvertiseIP string
+	Calls       call.Config
+	Media       *media.Engine // nil: no calls, registrar only
 }
 
 // Server is the running SIP side of the switch.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	ua   *sipgo.UserAgent
-	srv  *sipgo.Server
-	reg  *registrar.Registrar
-	udp  net.PacketConn
-	tcp  net.Listener
-	wg   sync.WaitGroup
-	once sync.Once
+	cfg   Config
+	log   *slog.Logger
+	ua    *sipgo.UserAgent
+	srv   *sipgo.Server
+	reg   *registrar.Registrar
+	st    *store.Store
+	bus   *event.Bus
+	authn *auth.Authenticator
+	calls *call.Manager
+	udp   net.PacketConn
+	tcp   net.Listener
+	wg    sync.WaitGroup
+	once  sync.Once
 }
 
 // New assembles the switch on an open store: digest auth with the store's
@@ -73,10 +84,84 @@ func New(cfg Config, st *store.Store, bus *event.Bus, log *slog.Logger) (*Server
 		ua.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, ua: ua, srv: srv, reg: reg}
+	s := &Server{cfg: cfg, log: log, ua: ua, srv: srv, reg: reg, st: st, bus: bus, authn: authn}
 	srv.OnRegister(reg.HandleRegister)
 	srv.OnOptions(s.options)
 	return s, nil
+}
+
+// startCalls builds the B2BUA once the listeners' addresses are known: its
+// Contact, Via and the UDP source socket all name them.
+func (s *Server) startCalls() error {
+	if s.cfg.Media == nil {
+		return nil
+	}
+	port := s.udp.LocalAddr().(*net.UDPAddr).Port
+	host := s.AdvertiseIP()
+	udpCli, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host),
+		sipgo.WithClientConnectionAddr(s.udp.LocalAddr().String()))
+	if err != nil {
+		return err
+	}
+	streamCli, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host))
+	if err != nil {
+		return err
+	}
+	contact := func(transport string) sip.ContactHeader {
+		u := sip.Uri{Scheme: "sip", User: "switchboard", Host: host, Port: port}
+		if transport != "" {
+			u.UriParams = sip.NewParams()
+			u.UriParams.Add("transport", transport)
+		}
+		return sip.ContactHeader{Address: u}
+	}
+	s.calls = call.New(s.cfg.Calls, call.Deps{
+		Auth:        s.authn,
+		Credentials: registrar.StoreDirectory{Store: s.st},
+		Locator:     s.reg,
+		Directory:   s.st,
+		Media:       s.cfg.Media,
+		Records:     s.st,
+		Bus:         s.bus,
+		Log:         s.log,
+		UDP:         &sipgo.DialogUA{Client: udpCli, ContactHDR: contact(""), RewriteContact: true},
+		Stream:      &sipgo.DialogUA{Client: streamCli, ContactHDR: contact("tcp"), RewriteContact: true},
+	})
+	s.srv.OnInvite(s.calls.HandleInvite)
+	s.srv.OnAck(s.calls.HandleAck)
+	s.srv.OnBye(s.calls.HandleBye)
+	s.srv.OnUpdate(s.calls.HandleInDialog)
+	s.srv.OnInfo(s.calls.HandleInDialog)
+	return nil
+}
+
+// Calls is the B2BUA (nil without media).
+func (s *Server) Calls() *call.Manager { return s.calls }
+
+// AdvertiseIP is the address the switch tells phones to use.
+func (s *Server) AdvertiseIP() string {
+	if s.cfg.AdvertiseIP != "" {
+		return s.cfg.AdvertiseIP
+	}
+	host, _, _ := net.SplitHostPort(s.cfg.Addr)
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		return host
+	}
+	return LANAddress()
+}
+
+// LANAddress is the first non-loopback IPv4 address of this machine, or
+// 127.0.0.1 when it has none.
+func LANAddress() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
 }
 
 // options answers OPTIONS: phones and trunks use it as a keep-alive.
@@ -109,7 +194,7 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("listen sip tcp %s: %w", tcpAddr, err)
 		}
 		s.udp, s.tcp = udp, tcp
-		return nil
+		return s.startCalls()
 	}
 	return errors.New("no free port for SIP on both UDP and TCP")
 }
@@ -135,6 +220,9 @@ func (s *Server) Serve(ctx context.Context) {
 	}
 	s.log.Info("sip listening", "udp", s.udp.LocalAddr().String(), "tcp", s.tcp.Addr().String())
 	<-ctx.Done()
+	if s.calls != nil {
+		s.calls.Close() // hang up every call (BYE both sides) and write the records
+	}
 	s.Close()
 	stopReg() // after the listeners: the last REGISTERs are in the final flush
 	regDone.Wait()

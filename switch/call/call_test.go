@@ -1,0 +1,327 @@
+package call_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+
+	"switchboard/media"
+	"switchboard/store"
+	"switchboard/switch/call"
+	"switchboard/switch/event"
+	"switchboard/switch/phonetest"
+	"switchboard/switch/route"
+)
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// office starts a switch with users 200 and 201, each with a registered phone.
+type office struct {
+	sw    *phonetest.Switch
+	alice *phonetest.Phone // 200
+	bob   *phonetest.Phone // 201
+}
+
+func newOffice(t *testing.T, cfg call.Config) *office {
+	t.Helper()
+	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{Calls: cfg})
+	sw.AddUser(t, "200", "secret-200")
+	sw.AddUser(t, "201", "secret-201")
+	o := &office{sw: sw,
+		alice: sw.Phone(t, "200", "secret-200", phonetest.Options{}),
+		bob:   sw.Phone(t, "201", "secret-201", phonetest.Options{LocalIP: "127.0.0.2"}),
+	}
+	for _, p := range []*phonetest.Phone{o.alice, o.bob} {
+		if res, err := p.Register(ctx(t), 600); err != nil || res.StatusCode != 200 {
+			t.Fatalf("register: %v %v", res, err)
+		}
+	}
+	o.bob.SetBehavior(phonetest.Behavior{Delay: 100 * time.Millisecond}) // rings briefly, then answers
+	return o
+}
+
+// lastCall waits for the call record the switch writes when a call ends.
+func (o *office) lastCall(t *testing.T) store.CallRecord {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		calls, err := o.sw.Store.Calls(time.Time{}, time.Time{}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) == 1 {
+			return calls[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no call record written")
+	return store.CallRecord{}
+}
+
+// noLeaks waits until the switch has no live call, no open media endpoint
+// and no goroutine running the B2BUA's or the media engine's code.
+func (o *office) noLeaks(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		active, ports, ours := len(o.sw.Server.Calls().Active()), o.sw.Media.Open(), callGoroutines()
+		if active == 0 && ports == 0 && len(ours) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the call: %d calls, %d open endpoints, goroutines left:\n%s",
+				active, ports, strings.Join(ours, "\n\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// callGoroutines returns the stacks of goroutines inside switch/call or media.
+func callGoroutines() []string {
+	buf := make([]byte, 4<<20)
+	var out []string
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "switchboard/switch/call.") || strings.Contains(g, "switchboard/media.") {
+			if !strings.Contains(g, "switchboard/switch/call_test.") {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// talk sends a tone each way at once and checks each side hears the other's.
+func talk(t *testing.T, a, b *phonetest.Call) {
+	t.Helper()
+	a.Received()
+	b.Received()
+	done := make(chan error, 2)
+	go func() { done <- a.SendTone(ctx(t), 1000, 600*time.Millisecond) }()
+	go func() { done <- b.SendTone(ctx(t), 1500, 600*time.Millisecond) }()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the last packets' flight time
+	if err := b.HearsTone(1000); err != nil {
+		t.Fatalf("callee does not hear the caller's 1 kHz tone: %v", err)
+	}
+	if err := a.HearsTone(1500); err != nil {
+		t.Fatalf("caller does not hear the callee's 1.5 kHz tone: %v", err)
+	}
+}
+
+func answered(t *testing.T, p *phonetest.Phone) *phonetest.Call {
+	t.Helper()
+	select {
+	case c := <-p.Incoming():
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("the callee's phone never answered")
+		return nil
+	}
+}
+
+func TestCallTalkAndHangUpEitherSide(t *testing.T) {
+	for _, who := range []string{"caller", "callee"} {
+		t.Run(who+" hangs up", func(t *testing.T) {
+			o := newOffice(t, call.Config{})
+			events, stop := o.sw.Bus.Subscribe(64)
+			defer stop()
+			a, err := o.alice.Dial(ctx(t), "201")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := answered(t, o.bob)
+			talk(t, a, b)
+			hangs, other := a, b
+			if who == "callee" {
+				hangs, other = b, a
+			}
+			if err := hangs.Hangup(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-other.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("the other side was not hung up")
+			}
+			rec := o.lastCall(t)
+			if rec.Disposition != store.Answered || rec.Caller != "200" || rec.Callee != "201" || rec.AnsweredBy != "201" ||
+				rec.Duration() < 500*time.Millisecond || rec.Cause != who+" hung up" {
+				t.Fatalf("record = %+v", rec)
+			}
+			o.noLeaks(t)
+			var kinds []event.Kind
+			for len(events) > 0 {
+				if e := <-events; e.CallID != "" {
+					kinds = append(kinds, e.Kind)
+				}
+			}
+			want := []event.Kind{event.CallStarted, event.CallRinging, event.CallAnswered, event.CallEnded}
+			if len(kinds) != len(want) {
+				t.Fatalf("call events %v, want %v", kinds, want)
+			}
+		})
+	}
+}
+
+func TestForkingFirstAnswerWinsOthersCancelled(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	o.sw.AddDevice(t, "201", "201b", "secret-201b")
+	desk := o.bob
+	desk.SetBehavior(phonetest.Behavior{Silent: true})
+	mobile := o.sw.Phone(t, "201b", "secret-201b", phonetest.Options{LocalIP: "127.0.0.3", Transport: "TCP"})
+	mobile.SetBehavior(phonetest.Behavior{Delay: 300 * time.Millisecond})
+	if res, err := mobile.Register(ctx(t), 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register 201b: %v %v", res, err)
+	}
+	a, err := o.alice.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := answered(t, mobile)
+	talk(t, a, b)
+	a.Hangup(ctx(t))
+	if rec := o.lastCall(t); rec.AnsweredBy != "201b" || rec.Disposition != store.Answered {
+		t.Fatalf("record = %+v", rec)
+	}
+	o.noLeaks(t) // the desk phone's branch was cancelled and its port freed
+}
+
+func TestCallerCancelsWhileRinging(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	o.bob.SetBehavior(phonetest.Behavior{Silent: true})
+	dial, cancel := context.WithCancel(ctx(t))
+	time.AfterFunc(500*time.Millisecond, cancel)
+	if _, err := o.alice.Dial(dial, "201"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("dial = %v, want cancelled", err)
+	}
+	if rec := o.lastCall(t); rec.Disposition != store.Cancelled {
+		t.Fatalf("record = %+v", rec)
+	}
+	o.noLeaks(t)
+}
+
+func TestFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		behavior phonetest.Behavior
+		dial     string
+		register bool
+		want     int
+		disp     store.Disposition
+	}{
+		{"busy", phonetest.Behavior{Reject: 486}, "201", true, 486, store.Busy},
+		{"decline", phonetest.Behavior{Reject: 603}, "201", true, 603, store.Failed},
+		{"no answer", phonetest.Behavior{Silent: true}, "201", true, 480, store.Missed},
+		{"nobody registered", phonetest.Behavior{}, "201", false, 480, store.Missed},
+		{"no such extension", phonetest.Behavior{}, "299", true, 404, store.Failed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newOffice(t, call.Config{Routing: route.Settings{RingTime: time.Second}})
+			o.bob.SetBehavior(tt.behavior)
+			if !tt.register {
+				o.bob.Unregister(ctx(t))
+			}
+			_, err := o.alice.Dial(ctx(t), tt.dial)
+			var e *sipgo.ErrDialogResponse
+			if !errors.As(err, &e) || e.Res.StatusCode != tt.want {
+				t.Fatalf("dial = %v, want %d", err, tt.want)
+			}
+			if rec := o.lastCall(t); rec.Disposition != tt.disp {
+				t.Fatalf("record = %+v, want %s", rec, tt.disp)
+			}
+			o.noLeaks(t)
+		})
+	}
+}
+
+func TestUnauthenticatedInviteNeverRings(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	intruder := o.sw.Phone(t, "200", "wrong-password", phonetest.Options{LocalIP: "127.0.0.5"})
+	_, err := intruder.Dial(ctx(t), "201")
+	var e *sipgo.ErrDialogResponse
+	if !errors.As(err, &e) || e.Res.StatusCode != 403 {
+		t.Fatalf("dial with a wrong password = %v, want 403", err)
+	}
+	select {
+	case <-o.bob.Incoming():
+		t.Fatal("an unauthenticated INVITE rang a phone")
+	case <-time.After(300 * time.Millisecond):
+	}
+	calls, _ := o.sw.Store.Calls(time.Time{}, time.Time{}, 0)
+	if len(calls) != 0 {
+		t.Fatalf("an unauthenticated INVITE left a call record: %+v", calls)
+	}
+}
+
+func TestTranscodingBetweenMuLawAndALaw(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	o.bob.SetBehavior(phonetest.Behavior{Codec: media.PCMA})
+	a, err := o.alice.Dial(ctx(t), "201", media.PCMU) // the caller offers μ-law only
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := answered(t, o.bob)
+	if a.Codec() != media.PCMU || b.Codec() != media.PCMA {
+		t.Fatalf("codecs %v / %v, want PCMU / PCMA", a.Codec(), b.Codec())
+	}
+	talk(t, a, b)
+	a.Hangup(ctx(t))
+	o.noLeaks(t)
+}
+
+func TestHoldAndResume(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	a, err := o.alice.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := answered(t, o.bob)
+	if res, err := a.Hold(ctx(t)); err != nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "a=recvonly") {
+		t.Fatalf("hold = %v %v", res, err)
+	}
+	b.Received()
+	b.SendTone(ctx(t), 1500, 300*time.Millisecond)
+	a.Received() // while held the caller's phone is not sent the callee's audio
+	if res, err := a.Resume(ctx(t)); err != nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "a=sendrecv") {
+		t.Fatalf("resume = %v %v", res, err)
+	}
+	talk(t, a, b)
+	a.Hangup(ctx(t))
+	o.noLeaks(t)
+}
+
+func TestDTMFRelayed(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	a, err := o.alice.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := answered(t, o.bob)
+	talk(t, a, b) // latch both sides first
+	for _, d := range []uint8{1, 5, 11} {
+		a.SendDTMF(d)
+		time.Sleep(30 * time.Millisecond)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for len(b.Events()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := b.Events(); len(got) != 3 || got[0] != 1 || got[1] != 5 || got[2] != 11 {
+		t.Fatalf("callee got DTMF %v, want [1 5 11]", got)
+	}
+	a.Hangup(ctx(t))
+}

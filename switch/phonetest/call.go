@@ -1,0 +1,418 @@
+package phonetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
+
+	"switchboard/media"
+	"switchboard/media/tonetest"
+)
+
+// Behavior says what the phone does with incoming calls.
+type Behavior struct {
+	Reject   int           // 0: answer; else answer with this status (486 busy, 603 decline)
+	Silent   bool          // ring (180) but never answer
+	Delay    time.Duration // ring this long before answering/rejecting
+	Codec    media.Codec   // preferred codec when answering (default PCMU)
+	NoRinger bool          // send no 180
+}
+
+// Call is one call on a test phone, with its own RTP socket.
+type Call struct {
+	phone  *Phone
+	client *sipgo.DialogClientSession // we called
+	server *sipgo.DialogServerSession // we were called
+	rtp    net.PacketConn
+	codec  media.Codec
+	remote atomic.Pointer[netip.AddrPort]
+	ssrc   uint32
+	seq    uint16
+	ts     uint32
+	sdpVer uint64
+
+	mu       sync.Mutex
+	received [][]byte // audio payloads, in arrival order
+	events   []uint8  // RFC 4733 event codes seen (deduplicated per timestamp)
+	lastEvTS uint32
+	readDone chan struct{}
+}
+
+// SetBehavior sets how the phone treats incoming calls from now on.
+func (p *Phone) SetBehavior(b Behavior) { p.behavior.Store(&b) }
+
+// Incoming delivers each call offered to this phone, once it is answered
+// (or, for a silent phone, as soon as it rings).
+func (p *Phone) Incoming() <-chan *Call { return p.incoming }
+
+func (p *Phone) setupCalls() {
+	p.incoming = make(chan *Call, 16)
+	p.dialogs = map[string]*Call{}
+	p.SetBehavior(Behavior{})
+	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.Contact()}, RewriteContact: true}
+	p.srv.OnInvite(p.onInvite)
+	p.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+		if c := p.findDialog(req); c != nil && c.server != nil {
+			c.server.ReadAck(req, tx)
+		}
+	})
+	p.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		c := p.findDialog(req)
+		switch {
+		case c == nil:
+			tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		case c.server != nil:
+			c.server.ReadBye(req, tx)
+		default:
+			c.client.ReadBye(req, tx)
+		}
+	})
+}
+
+func (p *Phone) findDialog(req *sip.Request) *Call {
+	p.dmu.Lock()
+	defer p.dmu.Unlock()
+	for _, id := range []func(*sip.Request) (string, error){sip.DialogIDFromRequestUAS, sip.DialogIDFromRequestUAC} {
+		if k, err := id(req); err == nil && p.dialogs[k] != nil {
+			return p.dialogs[k]
+		}
+	}
+	return nil
+}
+
+func (p *Phone) addDialog(id string, c *Call) {
+	p.dmu.Lock()
+	p.dialogs[id] = c
+	p.dmu.Unlock()
+}
+
+func (p *Phone) newCall(codec media.Codec) (*Call, error) {
+	conn, err := net.ListenPacket("udp", net.JoinHostPort(p.opts.LocalIP, "0"))
+	if err != nil {
+		return nil, err
+	}
+	c := &Call{phone: p, rtp: conn, codec: codec, ssrc: uint32(time.Now().UnixNano()), readDone: make(chan struct{})}
+	p.wg.Go(c.readRTP)
+	p.dmu.Lock()
+	p.conns = append(p.conns, conn)
+	p.dmu.Unlock()
+	return c, nil
+}
+
+// sdp describes this call's RTP socket.
+func (c *Call) sdp(codecs []media.Codec, dir media.Direction) []byte {
+	ap := netip.MustParseAddrPort(c.rtp.LocalAddr().String())
+	c.sdpVer++
+	return media.BuildSDP(media.SessionDesc{Addr: ap.Addr(), Port: int(ap.Port()), Codecs: codecs, DTMFPT: 101,
+		Direction: dir, Ptime: 20}, uint64(ap.Port()), c.sdpVer)
+}
+
+func (c *Call) setRemote(body []byte) error {
+	d, err := media.ParseSDP(body)
+	if err != nil {
+		return err
+	}
+	ap := netip.AddrPortFrom(d.Addr, uint16(d.Port))
+	c.remote.Store(&ap)
+	if len(d.Codecs) > 0 {
+		c.codec = d.Codecs[0]
+	}
+	return nil
+}
+
+// Dial calls ext through the switch, answering its 407 challenge, and
+// returns once the call is answered; a rejection is a *sipgo.ErrDialogResponse.
+func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*Call, error) {
+	if len(codecs) == 0 {
+		codecs = []media.Codec{media.PCMU, media.PCMA}
+	}
+	c, err := p.newCall(codecs[0])
+	if err != nil {
+		return nil, err
+	}
+	target := p.serverURI()
+	target.User = ext
+	req := sip.NewRequest(sip.INVITE, target)
+	aor := sip.Uri{Scheme: "sip", User: p.opts.User, Host: target.Host}
+	req.AppendHeader(&sip.FromHeader{DisplayName: "Phone " + p.opts.User, Address: aor,
+		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(10)}}})
+	req.AppendHeader(&sip.ToHeader{Address: target})
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.AppendHeader(sip.NewHeader("User-Agent", p.opts.UserAgent))
+	req.SetBody(c.sdp(codecs, media.SendRecv))
+	req.SetTransport(p.opts.Transport)
+	d, err := p.dua.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	c.client = d
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: p.opts.User, Password: p.opts.Password}); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := c.setRemote(d.InviteResponse.Body()); err != nil {
+		return nil, fmt.Errorf("answer SDP: %w", err)
+	}
+	p.addDialog(d.ID, c)
+	if err := d.Ack(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		if c := p.findDialog(req); c != nil {
+			c.answerReinvite(req, tx)
+			return
+		}
+		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	b := *p.behavior.Load()
+	d, err := p.dua.ReadInvite(req, tx)
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	if !b.NoRinger {
+		d.Respond(180, "Ringing", nil)
+	}
+	select {
+	case <-time.After(b.Delay):
+	case <-d.Context().Done():
+		return // cancelled while ringing
+	}
+	switch {
+	case b.Silent:
+		<-d.Context().Done()
+		return
+	case b.Reject != 0:
+		d.Respond(b.Reject, rejectReason(b.Reject), nil)
+		return
+	}
+	codec := b.Codec
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		d.Respond(488, "Not Acceptable Here", nil)
+		return
+	}
+	if codec, err = media.Negotiate(offer, []media.Codec{media.PCMU, media.PCMA}); err != nil {
+		d.Respond(488, "Not Acceptable Here", nil)
+		return
+	}
+	if b.Codec != 0 && slices.Contains(offer.Codecs, b.Codec) {
+		codec = b.Codec // this phone prefers another codec the switch offered
+	}
+	c, err := p.newCall(codec)
+	if err != nil {
+		d.Respond(500, "Server Internal Error", nil)
+		return
+	}
+	c.server = d
+	ap := netip.AddrPortFrom(offer.Addr, uint16(offer.Port))
+	c.remote.Store(&ap)
+	p.addDialog(d.ID, c)
+	if err := d.RespondSDP(c.sdp([]media.Codec{codec}, media.SendRecv)); err != nil {
+		return
+	}
+	select {
+	case p.incoming <- c:
+	default:
+	}
+	<-d.Context().Done() // keep the INVITE transaction's handler alive for the call
+}
+
+// answerReinvite accepts the switch's re-INVITE with our current description.
+func (c *Call) answerReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	if len(req.Body()) > 0 {
+		c.setRemote(req.Body())
+	}
+	res := sip.NewSDPResponseFromRequest(req, c.sdp([]media.Codec{c.codec}, media.SendRecv))
+	res.AppendHeader(sip.HeaderClone(&c.phone.dua.ContactHDR))
+	tx.Respond(res)
+}
+
+func (c *Call) dialog() interface {
+	Context() context.Context
+	Bye(context.Context) error
+	Do(context.Context, *sip.Request) (*sip.Response, error)
+} {
+	if c.client != nil {
+		return c.client
+	}
+	return c.server
+}
+
+// Done is closed when the call has ended (either side hung up).
+func (c *Call) Done() <-chan struct{} { return c.dialog().Context().Done() }
+
+// Hangup sends BYE.
+func (c *Call) Hangup(ctx context.Context) error { return c.dialog().Bye(ctx) }
+
+// Codec is the codec the call uses.
+func (c *Call) Codec() media.Codec { return c.codec }
+
+// Hold sends a re-INVITE with a=sendonly (a phone's hold key); Resume with sendrecv.
+func (c *Call) Hold(ctx context.Context) (*sip.Response, error) {
+	return c.reinvite(ctx, media.SendOnly)
+}
+
+// Resume takes the call off hold.
+func (c *Call) Resume(ctx context.Context) (*sip.Response, error) {
+	return c.reinvite(ctx, media.SendRecv)
+}
+
+// Reinvite offers codecs again (a codec change).
+func (c *Call) Reinvite(ctx context.Context, codecs ...media.Codec) (*sip.Response, error) {
+	return c.sendReinvite(ctx, c.sdp(codecs, media.SendRecv))
+}
+
+func (c *Call) reinvite(ctx context.Context, dir media.Direction) (*sip.Response, error) {
+	return c.sendReinvite(ctx, c.sdp([]media.Codec{c.codec}, dir))
+}
+
+func (c *Call) sendReinvite(ctx context.Context, body []byte) (*sip.Response, error) {
+	if c.client == nil {
+		return nil, errors.New("re-INVITE from the called side is not supported by phonetest")
+	}
+	req := sip.NewRequest(sip.INVITE, c.client.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	res, err := c.client.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if res.IsSuccess() {
+		c.setRemote(res.Body())
+		ack := sip.NewRequest(sip.ACK, req.Recipient)
+		ack.AppendHeader(sip.HeaderClone(req.CSeq()))
+		ack.CSeq().MethodName = sip.ACK
+		c.client.WriteRequest(ack)
+	}
+	return res, nil
+}
+
+// SendTone sends a sine tone for the duration as 20 ms RTP packets in real time.
+func (c *Call) SendTone(ctx context.Context, freq float64, d time.Duration) error {
+	frames := tonetest.Generate(freq, int(d/time.Millisecond), c.codec)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for _, f := range frames {
+		if err := c.sendRTP(uint8(c.codec), f, false); err != nil {
+			return err
+		}
+		c.ts += uint32(len(f))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// SendDTMF sends one RFC 4733 event (payload type 101) as a phone does:
+// a few updates, then three end packets, all with one timestamp.
+func (c *Call) SendDTMF(digit uint8) error {
+	for i, dur := range []uint16{160, 320, 480, 640, 640, 640} {
+		end := i >= 3
+		p := []byte{digit, 10, byte(dur >> 8), byte(dur)}
+		if end {
+			p[1] |= 0x80
+		}
+		if err := c.sendRTP(101, p, i == 0); err != nil {
+			return err
+		}
+	}
+	c.ts += 640
+	return nil
+}
+
+func (c *Call) sendRTP(pt uint8, payload []byte, marker bool) error {
+	dst := c.remote.Load()
+	if dst == nil {
+		return errors.New("no remote media address")
+	}
+	c.seq++
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: c.seq, Timestamp: c.ts,
+		SSRC: c.ssrc, Marker: marker}, Payload: payload}
+	b, err := pkt.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = c.rtp.WriteTo(b, net.UDPAddrFromAddrPort(*dst))
+	return err
+}
+
+func (c *Call) readRTP() {
+	defer close(c.readDone)
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.rtp.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		var pkt rtp.Packet
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		c.mu.Lock()
+		switch {
+		case pkt.PayloadType == 0 || pkt.PayloadType == 8:
+			c.received = append(c.received, append([]byte(nil), pkt.Payload...))
+		case len(pkt.Payload) >= 4 && pkt.Payload[1]&0x80 != 0 && pkt.Timestamp != c.lastEvTS:
+			c.lastEvTS = pkt.Timestamp
+			c.events = append(c.events, pkt.Payload[0])
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Received returns the audio payloads received so far and forgets them.
+func (c *Call) Received() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.received
+	c.received = nil
+	return out
+}
+
+// Events returns the DTMF events received so far.
+func (c *Call) Events() []uint8 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]uint8(nil), c.events...)
+}
+
+// HearsTone checks that the audio received since the last look is the tone
+// freq at the level tonetest.Generate made it, decoded with the call's codec.
+func (c *Call) HearsTone(freq float64) error {
+	frames := c.Received()
+	if len(frames) < 10 {
+		return fmt.Errorf("only %d audio packets arrived", len(frames))
+	}
+	return tonetest.Check(frames, c.codec, freq)
+}
+
+func rejectReason(code int) string {
+	switch code {
+	case 486:
+		return "Busy Here"
+	case 603:
+		return "Decline"
+	case 480:
+		return "Temporarily Unavailable"
+	}
+	return "Rejected"
+}
