@@ -325,3 +325,47 @@ func TestDTMFRelayed(t *testing.T) {
 	}
 	a.Hangup(ctx(t))
 }
+
+// A phone that vanished (no RTP, no BYE) must not leave a zombie call.
+func TestSilentCallIsEndedAfterMediaTimeout(t *testing.T) {
+	o := newOffice(t, call.Config{MediaTimeout: time.Second})
+	a, err := o.alice.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := answered(t, o.bob)
+	for _, c := range []*phonetest.Call{a, b} {
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("a call without audio was not hung up")
+		}
+	}
+	if rec := o.lastCall(t); rec.Cause != "media timeout" || rec.Disposition != store.Answered {
+		t.Fatalf("record = %+v", rec)
+	}
+	o.noLeaks(t)
+}
+
+func TestSessionTimerAndUpdate(t *testing.T) {
+	o := newOffice(t, call.Config{SessionTimer: 600 * time.Second})
+	caller := o.sw.Phone(t, "200", "secret-200", phonetest.Options{SessionExpires: 1800, LocalIP: "127.0.0.4"})
+	a, err := caller.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered(t, o.bob)
+	res := a.Response()
+	if h := res.GetHeader("Session-Expires"); h == nil || h.Value() != "600;refresher=uac" {
+		t.Fatalf("Session-Expires = %v, want 600;refresher=uac (capped by the switch)", h)
+	}
+	if h := res.GetHeader("Require"); h == nil || h.Value() != "timer" {
+		t.Fatalf("Require = %v, want timer", h)
+	}
+	// A refresh by UPDATE is answered inside the dialog, without a new challenge.
+	if res, err := a.Update(ctx(t)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("UPDATE = %v %v", res, err)
+	}
+	a.Hangup(ctx(t))
+	o.noLeaks(t)
+}

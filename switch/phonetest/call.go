@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,6 +150,10 @@ func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*C
 	req.AppendHeader(&sip.ToHeader{Address: target})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(sip.NewHeader("User-Agent", p.opts.UserAgent))
+	if p.opts.SessionExpires > 0 {
+		req.AppendHeader(sip.NewHeader("Supported", "timer"))
+		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(p.opts.SessionExpires)))
+	}
 	req.SetBody(c.sdp(codecs, media.SendRecv))
 	req.SetTransport(p.opts.Transport)
 	d, err := p.dua.WriteInvite(ctx, req)
@@ -252,6 +257,22 @@ func (c *Call) dialog() interface {
 		return c.client
 	}
 	return c.server
+}
+
+// Response is the final response that answered our INVITE.
+func (c *Call) Response() *sip.Response {
+	if c.client == nil {
+		return nil
+	}
+	return c.client.InviteResponse
+}
+
+// Update sends an UPDATE without a body (a session refresh) and returns the answer.
+func (c *Call) Update(ctx context.Context) (*sip.Response, error) {
+	if c.client == nil {
+		return nil, errors.New("UPDATE from the called side is not supported by phonetest")
+	}
+	return c.client.Do(ctx, sip.NewRequest(sip.UPDATE, c.client.InviteResponse.Contact().Address))
 }
 
 // Done is closed when the call has ended (either side hung up).

@@ -32,6 +32,8 @@ type Options struct {
 	Algorithm string // digest algorithm to answer with ("MD5", "SHA-256"); default the first offered
 	Instance  string // +sip.instance, optional
 	UserAgent string
+	// SessionExpires, when set, asks for RFC 4028 session timers on calls.
+	SessionExpires int
 }
 
 // Phone is one SIP phone. Its methods are safe for use by one goroutine at a time.
