@@ -310,6 +310,13 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		ua = h.Value()
 	}
 	r.table.update(device, func(list []store.Binding) []store.Binding {
+		// An old or repeated request must not undo a newer one; then nothing
+		// changes at all (RFC 3261 §10.3: all updates or none). Only bindings
+		// made before this request count: one REGISTER may name a contact twice.
+		if staleFor(list, changes, wildcard, callID, cseq) {
+			stale = true
+			return list
+		}
 		if wildcard {
 			for _, b := range list {
 				events = append(events, bindingEvent(event.Unregistered, device, b))
@@ -318,10 +325,6 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		}
 		for _, ch := range changes {
 			i := indexOf(list, ch)
-			if i >= 0 && list[i].CallID == callID && list[i].CSeq >= cseq {
-				stale = true // an old or repeated request must not undo a newer one
-				return list
-			}
 			if ch.expires == 0 {
 				if i >= 0 {
 					events = append(events, bindingEvent(event.Unregistered, device, list[i]))
@@ -368,6 +371,25 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		r.bus.Publish(e)
 	}
 	return r.ok(req, device, now)
+}
+
+// staleFor reports whether a request (callID, cseq) is older than, or the
+// same as, the request that made a binding it would change.
+func staleFor(list []store.Binding, changes []contactChange, wildcard bool, callID string, cseq uint32) bool {
+	for i, b := range list {
+		if b.CallID != callID || b.CSeq < cseq {
+			continue
+		}
+		if wildcard {
+			return true
+		}
+		for _, ch := range changes {
+			if indexOf(list, ch) == i {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func indexOf(list []store.Binding, ch contactChange) int {
