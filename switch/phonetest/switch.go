@@ -23,6 +23,7 @@ type Switch struct {
 	Server *server.Server
 	Bus    *event.Bus
 	cfg    server.Config
+	log    *slog.Logger
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 }
@@ -34,6 +35,7 @@ type SwitchOptions struct {
 	Registrar  registrar.Config
 	AuthLimits auth.Limits
 	Digest     []string
+	Log        *slog.Logger // default: warnings and errors to stderr
 }
 
 // StartSwitch starts a switch and stops it at test cleanup.
@@ -52,7 +54,10 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(),
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(), log: o.Log,
 		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest}}
 	if err := s.start(); err != nil {
 		st.Close()
@@ -63,8 +68,7 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 }
 
 func (s *Switch) start() error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sw, err := server.New(s.cfg, s.Store, s.Bus, log)
+	sw, err := server.New(s.cfg, s.Store, s.Bus, s.log)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +31,14 @@ import (
 func TestMalformedInputOverTheNetwork(t *testing.T) {
 	limits := auth.DefaultLimits
 	limits.SlowStep, limits.MaxSlow = time.Millisecond, 5*time.Millisecond // keep the test quick
-	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{AuthLimits: limits})
+	// Everything logged goes to one buffer, including what a library sends
+	// to slog.Default, to check below that garbage cannot flood the log.
+	var log syncBuffer
+	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	defaultLog := slog.Default()
+	slog.SetDefault(logger)
+	t.Cleanup(func() { slog.SetDefault(defaultLog) })
+	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{AuthLimits: limits, Log: logger})
 	sw.AddUser(t, "200", "secret-200")
 	udpPhone := sw.Phone(t, "200", "secret-200", phonetest.Options{UserAgent: "Yealink SIP-T46U"})
 	tcpPhone := sw.Phone(t, "200", "secret-200", phonetest.Options{Transport: "TCP", UserAgent: "Linphone"})
@@ -122,8 +131,36 @@ func TestMalformedInputOverTheNetwork(t *testing.T) {
 	})
 
 	healthy(t)
-	t.Logf("goroutines: %d before, %d after", baseline, runtime.NumGoroutine())
 	waitGoroutines(t, baseline+10, 20*time.Second)
+	// Garbage must not flood the log: sipgo logs what it cannot parse, whole.
+	t.Logf("%d bytes logged", log.Len())
+	if n := log.Len(); n > 64<<10 {
+		t.Fatalf("the abuse wrote %d KiB of log; its start:\n%.4000s", n>>10, log.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer the switch's goroutines can log to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func ctx(t *testing.T) context.Context {
