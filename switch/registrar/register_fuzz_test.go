@@ -291,8 +291,8 @@ func parses(res *sip.Response) bool {
 func checkBinding(t *testing.T, req *sip.Request, b store.Binding) {
 	t.Helper()
 	var uri sip.Uri
-	if err := sip.ParseUri(b.Contact, &uri); err != nil {
-		t.Fatalf("stored contact %q does not parse: %v", b.Contact, err)
+	if err := sip.ParseUri(b.Contact, &uri); err != nil || uri.Host == "" || (uri.Scheme != "sip" && uri.Scheme != "sips") {
+		t.Fatalf("stored contact %q is not a SIP URI with a host: %v", b.Contact, err)
 	}
 	if !b.Expires.After(fuzzNow) || b.Expires.After(fuzzNow.Add(time.Hour)) {
 		t.Fatalf("binding expires %v, want within an hour of %v", b.Expires, fuzzNow)

@@ -294,8 +294,12 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(r.cfg.MinExpires)))
 			return res
 		}
+		uri, ok := bindingURI(c.Address)
+		if !ok {
+			return sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
+		}
 		instance, _ := c.Params.Get("+sip.instance")
-		changes = append(changes, contactChange{uri: c.Address.String(), instance: instance, expires: min(exp, r.cfg.MaxExpires)})
+		changes = append(changes, contactChange{uri: uri, instance: instance, expires: min(exp, r.cfg.MaxExpires)})
 	}
 	if wildcard && (len(contacts) != 1 || headerExpires != 0) {
 		return sip.NewResponseFromRequest(req, 400, "Wildcard Contact Needs Expires 0", nil)
@@ -371,6 +375,22 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		r.bus.Publish(e)
 	}
 	return r.ok(req, device, now)
+}
+
+// bindingURI is a contact as the binding keeps it, if calls can be sent to
+// it: a sip or sips URI with a host and a valid port that reads back as
+// written (sipgo accepts contacts it cannot write back, such as ":0:").
+func bindingURI(u sip.Uri) (string, bool) {
+	sipScheme := strings.EqualFold(u.Scheme, "sip") || strings.EqualFold(u.Scheme, "sips")
+	if !sipScheme || u.Host == "" || u.Port < 0 || u.Port > 65535 {
+		return "", false
+	}
+	s := u.String()
+	var again sip.Uri
+	if err := sip.ParseUri(s, &again); err != nil || again.Host != u.Host || again.Port != u.Port {
+		return "", false
+	}
+	return s, true
 }
 
 // staleFor reports whether a request (callID, cseq) is older than, or the
