@@ -291,7 +291,7 @@ func parses(res *sip.Response) bool {
 func checkBinding(t *testing.T, req *sip.Request, b store.Binding) {
 	t.Helper()
 	var uri sip.Uri
-	if err := sip.ParseUri(b.Contact, &uri); err != nil || uri.Host == "" || (uri.Scheme != "sip" && uri.Scheme != "sips") {
+	if err := sip.ParseUri(b.Contact, &uri); err != nil || uri.Host == "" || !strings.EqualFold(uri.Scheme, "sip") && !strings.EqualFold(uri.Scheme, "sips") {
 		t.Fatalf("stored contact %q is not a SIP URI with a host: %v", b.Contact, err)
 	}
 	if !b.Expires.After(fuzzNow) || b.Expires.After(fuzzNow.Add(time.Hour)) {
