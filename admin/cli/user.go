@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -249,14 +251,25 @@ func readUserCSV(path string) ([]control.UserSpec, error) {
 		return nil, usagef("%v", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(io.LimitReader(f, 64<<20))
+	return parseUserCSV(f, path)
+}
+
+// parseUserCSV reads the users of an import file; name is the file's name
+// for error messages. A byte order mark, as spreadsheets write before UTF-8,
+// is skipped.
+func parseUserCSV(in io.Reader, name string) ([]control.UserSpec, error) {
+	br := bufio.NewReader(io.LimitReader(in, 64<<20))
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	r := csv.NewReader(br)
 	r.FieldsPerRecord = len(importColumns)
 	head, err := r.Read()
 	if err != nil {
-		return nil, usagef("%s: %v", path, err)
+		return nil, usagef("%s: %v", name, err)
 	}
 	if strings.Join(head, ",") != strings.Join(importColumns, ",") {
-		return nil, usagef("%s: the first line must be %s", path, strings.Join(importColumns, ","))
+		return nil, usagef("%s: the first line must be %s", name, strings.Join(importColumns, ","))
 	}
 	var specs []control.UserSpec
 	for {
@@ -265,13 +278,13 @@ func readUserCSV(path string) ([]control.UserSpec, error) {
 			break
 		}
 		if err != nil {
-			return nil, usagef("%s: %v", path, err)
+			return nil, usagef("%s: %v", name, err)
 		}
 		specs = append(specs, control.UserSpec{Ext: rec[0], Name: rec[1], Email: rec[2],
 			Role: store.Role(rec[3]), Password: rec[4], SIPPassword: rec[5]})
 	}
 	if len(specs) == 0 {
-		return nil, usagef("%s has no users", path)
+		return nil, usagef("%s has no users", name)
 	}
 	return specs, nil
 }

@@ -142,7 +142,7 @@ func (l *Local) SetUser(_ context.Context, ext string, p UserPatch) (UserView, e
 	}
 	var hash string
 	if p.Password != nil {
-		if err := checkPassword(*p.Password, false); err != nil {
+		if err := checkWebPassword(*p.Password, false); err != nil {
 			return UserView{}, err
 		}
 		var err error

@@ -155,10 +155,22 @@ func checkSpec(spec *UserSpec) error {
 	if !spec.Role.Valid() {
 		return errorf(http.StatusBadRequest, "role %q must be admin or user", spec.Role)
 	}
-	for _, pw := range []string{spec.Password, spec.SIPPassword} {
-		if err := checkPassword(pw, true); err != nil {
-			return err
-		}
+	if err := checkWebPassword(spec.Password, true); err != nil {
+		return err
+	}
+	return checkPassword(spec.SIPPassword, true)
+}
+
+// maxWebPassword is bcrypt's limit: it refuses longer passwords.
+const maxWebPassword = 72
+
+// checkWebPassword checks a web login password, which is stored with bcrypt.
+func checkWebPassword(pw string, emptyOK bool) error {
+	if err := checkPassword(pw, emptyOK); err != nil {
+		return err
+	}
+	if len(pw) > maxWebPassword {
+		return errorf(http.StatusBadRequest, "web passwords can have at most %d bytes", maxWebPassword)
 	}
 	return nil
 }

@@ -121,6 +121,11 @@ func readJSON(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, "bad request body: %v", err)
 	}
+	// One JSON value and nothing after it: a body with two, or with garbage
+	// behind the first, was not meant as the request it would be read as.
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf(http.StatusBadRequest, "bad request body: data after the JSON value")
+	}
 	return nil
 }
 

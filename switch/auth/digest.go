@@ -117,7 +117,7 @@ func (a *Authenticator) Verify(req *sip.Request, proxy bool, lookup Lookup) Resu
 	if h == nil {
 		return Result{Outcome: Challenge}
 	}
-	cred, err := digest.ParseCredentials(h.Value())
+	cred, err := digest.ParseCredentials(spaceLWS(h.Value()))
 	if err != nil || cred.Username == "" || cred.Nonce == "" || cred.Response == "" {
 		return Result{Outcome: Forbidden, Delay: a.Limiter.Fail(ip)}
 	}
@@ -209,6 +209,30 @@ func (a *Authenticator) checkNonce(nonce string) (fresh, valid bool) {
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))
 	age := a.cfg.Now().Sub(issued)
 	return age >= -time.Minute && age < a.cfg.NonceTTL, true
+}
+
+// spaceLWS turns tabs and line breaks outside quoted strings into spaces:
+// SIP allows them around the commas of a credentials list (RFC 3261 §25.1),
+// the digest parser only accepts spaces.
+func spaceLWS(s string) string {
+	if !strings.ContainsAny(s, "\t\r\n") {
+		return s
+	}
+	b := []byte(s)
+	quoted, escaped := false, false
+	for i, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == '\t' || c == '\r' || c == '\n'):
+			b[i] = ' '
+		}
+	}
+	return string(b)
 }
 
 func hashFor(alg string) (func() hash.Hash, bool) {

@@ -27,6 +27,7 @@ type Switch struct {
 	Bus    *event.Bus
 	Media  *media.Engine
 	cfg    server.Config
+	log    *slog.Logger
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 }
@@ -40,7 +41,8 @@ type SwitchOptions struct {
 	Digest     []string
 	KeepAlive  time.Duration
 	Calls      call.Config
-	NoMedia    bool // registrar only: no call handling
+	NoMedia    bool         // registrar only: no call handling
+	Log        *slog.Logger // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
 }
 
 // StartSwitch starts a switch and stops it at test cleanup.
@@ -59,7 +61,10 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(),
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel()}))
+	}
+	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(), log: o.Log,
 		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest,
 			KeepAlive: o.KeepAlive, Calls: o.Calls, AdvertiseIP: "127.0.0.1"}}
 	if !o.NoMedia {
@@ -81,8 +86,7 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 }
 
 func (s *Switch) start() error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel()}))
-	sw, err := server.New(s.cfg, s.Store, s.Bus, log)
+	sw, err := server.New(s.cfg, s.Store, s.Bus, s.log)
 	if err != nil {
 		return err
 	}

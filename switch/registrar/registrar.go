@@ -294,8 +294,12 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(r.cfg.MinExpires)))
 			return res
 		}
+		uri, ok := bindingURI(c.Address)
+		if !ok {
+			return sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
+		}
 		instance, _ := c.Params.Get("+sip.instance")
-		changes = append(changes, contactChange{uri: c.Address.String(), instance: instance, expires: min(exp, r.cfg.MaxExpires)})
+		changes = append(changes, contactChange{uri: uri, instance: instance, expires: min(exp, r.cfg.MaxExpires)})
 	}
 	if wildcard && (len(contacts) != 1 || headerExpires != 0) {
 		return sip.NewResponseFromRequest(req, 400, "Wildcard Contact Needs Expires 0", nil)
@@ -310,6 +314,13 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		ua = h.Value()
 	}
 	r.table.update(device, func(list []store.Binding) []store.Binding {
+		// An old or repeated request must not undo a newer one; then nothing
+		// changes at all (RFC 3261 §10.3: all updates or none). Only bindings
+		// made before this request count: one REGISTER may name a contact twice.
+		if staleFor(list, changes, wildcard, callID, cseq) {
+			stale = true
+			return list
+		}
 		if wildcard {
 			for _, b := range list {
 				events = append(events, bindingEvent(event.Unregistered, device, b))
@@ -318,10 +329,6 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		}
 		for _, ch := range changes {
 			i := indexOf(list, ch)
-			if i >= 0 && list[i].CallID == callID && list[i].CSeq >= cseq {
-				stale = true // an old or repeated request must not undo a newer one
-				return list
-			}
 			if ch.expires == 0 {
 				if i >= 0 {
 					events = append(events, bindingEvent(event.Unregistered, device, list[i]))
@@ -368,6 +375,41 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		r.bus.Publish(e)
 	}
 	return r.ok(req, device, now)
+}
+
+// bindingURI is a contact as the binding keeps it, if calls can be sent to
+// it: a sip or sips URI with a host and a valid port that reads back as
+// written (sipgo accepts contacts it cannot write back, such as ":0:").
+func bindingURI(u sip.Uri) (string, bool) {
+	sipScheme := strings.EqualFold(u.Scheme, "sip") || strings.EqualFold(u.Scheme, "sips")
+	if !sipScheme || u.Host == "" || u.Port < 0 || u.Port > 65535 {
+		return "", false
+	}
+	s := u.String()
+	var again sip.Uri
+	if err := sip.ParseUri(s, &again); err != nil || again.Host != u.Host || again.Port != u.Port {
+		return "", false
+	}
+	return s, true
+}
+
+// staleFor reports whether a request (callID, cseq) is older than, or the
+// same as, the request that made a binding it would change.
+func staleFor(list []store.Binding, changes []contactChange, wildcard bool, callID string, cseq uint32) bool {
+	for i, b := range list {
+		if b.CallID != callID || b.CSeq < cseq {
+			continue
+		}
+		if wildcard {
+			return true
+		}
+		for _, ch := range changes {
+			if indexOf(list, ch) == i {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func indexOf(list []store.Binding, ch contactChange) int {

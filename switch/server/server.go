@@ -75,11 +75,18 @@ func New(cfg Config, st *store.Store, bus *event.Bus, log *slog.Logger) (*Server
 	if err := reg.Load(); err != nil {
 		return nil, fmt.Errorf("load registrations: %w", err)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent))
+	sipLog := sipgoLogger(log, time.Now)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
+			// sipgo's default logs each stray response at Info, to slog.Default.
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				sipLog.Debug("response matches no transaction", "response", r.Short(), "source", r.Source())
+			})))
 	if err != nil {
 		return nil, err
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		ua.Close()
 		return nil, err
