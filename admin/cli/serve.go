@@ -51,8 +51,9 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 	cmd.Flags().StringVar(&rtp, "rtp-ports", "10000-20000", "UDP port range for call audio, LO-HI")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&advertise, "advertise-ip", "", "address phones should send SIP and audio to (default: the --sip host, or the first LAN address)")
-	cmd.Flags().StringVar(&digest, "digest", "md5,sha256", "digest algorithms offered to phones, preferred first:\n"+
-		"md5 first suits every phone; sha256,md5 suits phones that support RFC 8760 (many older ones give up on it)")
+	cmd.Flags().StringVar(&digest, "digest", "md5", "digest algorithms offered to phones, preferred first:\n"+
+		"md5 alone suits every phone; offering two (md5,sha256) locks out phones that reject a challenge\n"+
+		"with an algorithm they do not know (baresip 1.x and other libre-based phones)")
 	return cmd
 }
 

@@ -54,10 +54,14 @@ const (
 
 // Config sets up an Authenticator.
 type Config struct {
-	Realm      string
-	Secret     []byte        // HMAC key for nonces; keep it across restarts
-	NonceTTL   time.Duration // after this a nonce is stale (default 5 min)
-	Algorithms []string      // offered in this order (default MD5, SHA-256)
+	Realm    string
+	Secret   []byte        // HMAC key for nonces; keep it across restarts
+	NonceTTL time.Duration // after this a nonce is stale (default 5 min)
+	// Algorithms are offered in this order, one challenge header each.
+	// Default MD5 alone: some phones (baresip 1.x and other libre-based
+	// ones) fail the whole 401/407 when any challenge names an algorithm
+	// they lack, so offering SHA-256 too must be chosen knowingly.
+	Algorithms []string
 	Limits     Limits
 	Now        func() time.Time
 }
@@ -75,7 +79,7 @@ func New(cfg Config) *Authenticator {
 		cfg.NonceTTL = 5 * time.Minute
 	}
 	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = []string{MD5, SHA256}
+		cfg.Algorithms = []string{MD5}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -15,7 +15,8 @@ type clock struct{ now time.Time }
 func (c *clock) Now() time.Time { return c.now }
 
 func newTestAuth(c *clock) *Authenticator {
-	return New(Config{Realm: "switchboard", Secret: []byte("test-secret"), NonceTTL: time.Minute, Now: c.Now})
+	return New(Config{Realm: "switchboard", Secret: []byte("test-secret"), NonceTTL: time.Minute, Now: c.Now,
+		Algorithms: []string{MD5, SHA256}})
 }
 
 var devices = map[string]string{"200": "secret-200"}
@@ -114,6 +115,17 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("user = %q, want %q", r.User, tt.user)
 			}
 		})
+	}
+}
+
+// TestDefaultChallengeIsMD5Only: baresip 1.0.0 (libre) fails a whole 401 that
+// also names SHA-256 ("Register: Function not implemented"), so by default
+// the switch offers one MD5 challenge, which every phone answers.
+func TestDefaultChallengeIsMD5Only(t *testing.T) {
+	a := New(Config{Realm: "r", Secret: []byte("k")})
+	hs := a.Challenge(register(t), false, false).GetHeaders("WWW-Authenticate")
+	if len(hs) != 1 || !strings.Contains(hs[0].Value(), "algorithm=MD5") {
+		t.Fatalf("default challenge = %v, want one MD5 challenge", hs)
 	}
 }
 

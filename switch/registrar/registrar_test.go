@@ -153,7 +153,7 @@ func TestWrongPasswordAndUnknownUserLookTheSame(t *testing.T) {
 }
 
 func TestSHA256Digest(t *testing.T) {
-	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{})
+	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{Digest: []string{"MD5", "SHA-256"}})
 	sw.AddUser(t, "200", "secret-200")
 	phone := sw.Phone(t, "200", "secret-200", phonetest.Options{Algorithm: "SHA-256"})
 	status(t, 200)(phone.Register(ctx(t), 600))

@@ -29,7 +29,7 @@ type Config struct {
 	UserAgent  string
 	Registrar  registrar.Config
 	AuthLimits auth.Limits   // zero: auth.DefaultLimits
-	Digest     []string      // challenge algorithms in order; default MD5, SHA-256
+	Digest     []string      // challenge algorithms in order; default MD5 alone (see auth.Config)
 	KeepAlive  time.Duration // NAT keep-alive period for UDP phones (default 25 s)
 	// AdvertiseIP is the address phones are told to use (Contact, Via, SDP).
 	// Default: the SIP listen host, or the first LAN address when that is 0.0.0.0.
