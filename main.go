@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	_ "time/tzdata" // office time zones work on a box without /usr/share/zoneinfo
 
 	"switchboard/admin/cli"
 	"switchboard/admin/control"

@@ -100,6 +100,12 @@ func validate(path string) (Info, error) {
 		if _, err = decodeAll[[]Binding](tx, bucketBindings); err != nil {
 			return err
 		}
+		if _, err = decodeAll[CallRecord](tx, bucketCalls); err != nil {
+			return err
+		}
+		if _, err = decodeAll[TimeFrame](tx, bucketTimeFrames); err != nil {
+			return err
+		}
 		_, err = decodeAll[json.RawMessage](tx, bucketSettings)
 		return err
 	})

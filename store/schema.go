@@ -11,12 +11,13 @@ import (
 
 // Bucket names. Every record type has its own top-level bucket.
 var (
-	bucketMeta     = []byte("meta")
-	bucketSettings = []byte("settings")
-	bucketUsers    = []byte("users")
-	bucketDevices  = []byte("devices")
-	bucketBindings = []byte("bindings")
-	bucketCalls    = []byte("calls") // key: start time (8 bytes BE ns) + call id hash
+	bucketMeta       = []byte("meta")
+	bucketSettings   = []byte("settings")
+	bucketUsers      = []byte("users")
+	bucketDevices    = []byte("devices")
+	bucketBindings   = []byte("bindings")
+	bucketCalls      = []byte("calls") // key: start time (8 bytes BE ns) + call id hash
+	bucketTimeFrames = []byte("timeframes")
 )
 
 // knownBuckets are the buckets a store of any version up to this binary's may have.
@@ -51,6 +52,11 @@ var migrations = []migration{
 	// 1 → 2: call records.
 	func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketCalls)
+		return err
+	},
+	// 2 → 3: time frames.
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketTimeFrames)
 		return err
 	},
 }
