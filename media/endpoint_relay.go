@@ -21,7 +21,8 @@ func (l *link) other(ep *Endpoint) *Endpoint {
 
 // Bridge relays RTP between a and b in both directions until unbridge is
 // called or either closes. Bridging an endpoint that is already bridged
-// takes it out of its old bridge. Bridge(a, a) echoes a's audio back to it.
+// takes it out of its old bridge; one that plays ([Endpoint.Play]) stops
+// playing. Bridge(a, a) echoes a's audio back to it.
 // unbridge may be called more than once; Bridge(a, b) again resumes.
 func Bridge(a, b *Endpoint) (unbridge func()) {
 	l := &link{a: a, b: b}
@@ -36,13 +37,17 @@ func Bridge(a, b *Endpoint) (unbridge func()) {
 	}
 }
 
+// setLink puts ep in bridge l, out of its old bridge and its playback.
 func (ep *Endpoint) setLink(l *link) {
 	ep.mu.Lock()
-	old := ep.link
-	ep.link = l
+	old, play := ep.link, ep.play
+	ep.link, ep.play = l, nil
 	ep.mu.Unlock()
 	if old != nil && old != l {
 		old.other(ep).clearLink(old)
+	}
+	if play != nil {
+		ep.engine.pacer.remove(play)
 	}
 }
 
@@ -68,6 +73,8 @@ func (ep *Endpoint) unlink() {
 type route struct {
 	l      *link // nil: not bridged
 	dtmfPT uint8 // telephone-event payload type of the sending leg
+	rec    *Recording
+	onDTMF func(digit byte)
 }
 
 // handleRTP takes one datagram from the RTP socket. Only the read loop (and
@@ -84,7 +91,15 @@ func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
 		return
 	}
 	ep.countIn(p, len(b), now)
+	if r.rec != nil && Codec(p.PayloadType).Valid() {
+		r.rec.write(p, now)
+	}
 	if r.l == nil {
+		if r.onDTMF != nil && r.dtmfPT != 0 && p.PayloadType == r.dtmfPT {
+			if digit, ok := ep.dtmf.press(p.SSRC, p.Timestamp, p.Payload); ok {
+				r.onDTMF(digit)
+			}
+		}
 		return
 	}
 	switch {
@@ -107,7 +122,7 @@ func (ep *Endpoint) admit(src netip.AddrPort) (route, bool) {
 	} else if src != ep.latched {
 		return route{}, false
 	}
-	return route{l: ep.link, dtmfPT: ep.remote.dtmfPT}, true
+	return route{l: ep.link, dtmfPT: ep.remote.dtmfPT, rec: ep.rec, onDTMF: ep.onDTMF}, true
 }
 
 func (ep *Endpoint) countIn(p *rtp.Packet, size int, now time.Time) {
@@ -145,7 +160,7 @@ func (ep *Endpoint) forward(l *link, p *rtp.Packet, audio bool, now time.Time, b
 	if audio {
 		samples = len(p.Payload)
 	}
-	seq, ts, marker := ep.out.rewrite(streamKey{l, p.SSRC}, &p.Header, samples, now)
+	seq, ts, marker := ep.out.rewrite(streamKey{l: l, ssrc: p.SSRC}, &p.Header, samples, now)
 	h := rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: ep.out.ssrc}
 	ep.mu.Unlock()
 

@@ -18,7 +18,8 @@ const bufSize = 1500
 
 // Endpoint is one call leg's RTP/RTCP port pair. Create it with
 // [Engine.NewEndpoint], tell it where the phone is with SetRemote, relay it
-// with [Bridge], and Close it at the end of the call.
+// with [Bridge] or play to it with Play, record it with Record, hear its
+// keys with OnDTMF, and Close it at the end of the call.
 type Endpoint struct {
 	engine    *Engine
 	rtp, rtcp *net.UDPConn
@@ -29,16 +30,20 @@ type Endpoint struct {
 	wg        sync.WaitGroup
 	closed    atomic.Bool
 
-	mu      sync.Mutex // guards remote, latched, link and out
+	mu      sync.Mutex // guards remote, latched, link, play, rec, onDTMF and out
 	remote  remote
-	latched netip.AddrPort // where the phone sends from; zero until latched
-	link    *link          // the bridge this endpoint is in, or nil
-	out     outStream      // what we send to the phone
+	latched netip.AddrPort   // where the phone sends from; zero until latched
+	link    *link            // the bridge this endpoint is in, or nil
+	play    *playback        // what plays to the phone, or nil
+	rec     *Recording       // what records the phone, or nil
+	onDTMF  func(digit byte) // key presses while not bridged, or nil
+	out     outStream        // what we send to the phone
 
 	// Owned by the RTP read loop.
 	rx            rtp.Packet
 	rxBuf, txBuf  [bufSize]byte
 	recv          recvState
+	dtmf          dtmfIn
 	lastIgnoreLog time.Time
 
 	stats counters
@@ -121,14 +126,21 @@ func (ep *Endpoint) Stats() Stats {
 	return s
 }
 
-// Close unbridges the endpoint, closes its sockets and waits for its
-// goroutines to end. Its ports go back to the pool after the drain period.
-// Closing twice is harmless.
+// Close unbridges the endpoint, stops its playback and recording, closes
+// its sockets and waits for its goroutines to end. Its ports go back to the
+// pool after the drain period. Closing twice is harmless.
 func (ep *Endpoint) Close() error {
 	if !ep.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	ep.unlink()
+	ep.stopPlay(nil)
+	ep.mu.Lock()
+	rec := ep.rec
+	ep.mu.Unlock()
+	if rec != nil {
+		rec.Stop()
+	}
 	err := errors.Join(ep.rtp.Close(), ep.rtcp.Close())
 	ep.wg.Wait()
 	ep.engine.release(ep.slot)

@@ -32,7 +32,8 @@ type Config struct {
 var ErrNoPorts = errors.New("media: no free RTP port pair")
 
 // Engine owns the RTP port range and creates endpoints on it. It is safe for
-// concurrent use and needs no closing: it has no goroutine of its own.
+// concurrent use and needs no closing: its only goroutine, the pacer of what
+// endpoints play, runs only while one plays.
 type Engine struct {
 	bind      netip.Addr
 	advertise netip.Addr
@@ -40,6 +41,7 @@ type Engine struct {
 	log       *slog.Logger
 	pool      *portPool // nil when the OS chooses ports
 	now       func() time.Time
+	pacer     pacer // sends what endpoints play
 
 	mu   sync.Mutex
 	open int // endpoints not yet closed
@@ -48,6 +50,7 @@ type Engine struct {
 // NewEngine checks cfg and returns an engine for it.
 func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{drain: cfg.Drain, log: cfg.Logger, now: time.Now}
+	e.pacer.now = func() time.Time { return e.now() }
 	if e.drain == 0 {
 		e.drain = DefaultDrain
 	}
