@@ -1,8 +1,11 @@
 // Package media anchors a call's audio in the switch: every call leg gets an
-// [Endpoint] (an RTP port and the RTCP port above it), and [Bridge] relays RTP
-// between two endpoints. It also reads and writes the SDP that describes those
-// ports ([ParseSDP], [Negotiate], [BuildSDP]) and decodes RFC 4733
-// telephone-events ([ParseEvent]). It imports nothing of Switchboard's own.
+// [Endpoint] (an RTP port and the RTCP port above it); [Bridge] relays RTP
+// between two endpoints, [Endpoint.Play] sends a prompt or music to one,
+// [Endpoint.Record] records what its phone says and [Endpoint.OnDTMF]
+// reports the keys it presses. It also reads and writes the SDP that
+// describes those ports ([ParseSDP], [Negotiate], [BuildSDP]) and decodes
+// RFC 4733 telephone-events ([ParseEvent]). It imports nothing of
+// Switchboard's own.
 //
 // # Ports
 //
@@ -40,4 +43,38 @@
 // The relay path allocates nothing: the packet is parsed into a per-endpoint
 // rtp.Packet, rewritten into a per-endpoint buffer and sent with
 // WriteToUDPAddrPort; BenchmarkRelay shows 0 allocs/op.
+//
+// # Playing
+//
+// [Endpoint.Play] puts a [Source] on the same outbound stream, so a leg
+// switches bridge → prompt → music → bridge with one SSRC, continuous
+// sequence numbers, the real gap in the timestamps and the marker bit at
+// each switch. Play takes the endpoint out of its bridge and Bridge ends the
+// playback; the call's owner re-bridges when the prompt is done.
+//
+// One pacer goroutine per engine sends every playing endpoint its next
+// 20 ms frame, in the leg's codec, from a per-goroutine buffer: no goroutine
+// or timer per leg, no allocation per frame (BenchmarkMusicTick). It runs
+// only while something plays, and catches up (or skips, leaving a timestamp
+// gap) when it was held up. Sources are asked for frames by tick number, on
+// a clock shared by the process, so a shared source makes each frame once:
+// a [Music] heard by 2,000 held callers costs one frame lookup and at most
+// one μ-law → A-law conversion a tick, then one sendto a listener. The
+// sources are 8 kHz μ-law, the format of the embedded prompts: [Clip] and
+// [Clips] play once and signal Done; [Music] loops for everyone, with an
+// optional intro per listener ([Music.WithIntro]); [Sequence] chains them.
+//
+// # Recording and key presses
+//
+// What the phone sends is recorded ([Endpoint.Record]) whether the endpoint
+// plays, is bridged or idle, always as 8 kHz μ-law (A-law is converted), so
+// voicemail is stored in one format. RTP timestamps place the audio: the
+// silence a phone leaves out (VAD) or loses is kept as silence, a late packet
+// fills its place, a clock jump beyond the wall time is closed up. [Voiced]
+// tells an empty message from speech.
+//
+// While not bridged, RFC 4733 events are reported to [Endpoint.OnDTMF], once
+// per key press: all packets of a press carry its start timestamp, so the
+// repeated end packets and late packets are recognised. In a bridge they are
+// relayed to the other phone instead.
 package media

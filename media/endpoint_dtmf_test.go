@@ -83,14 +83,19 @@ func TestOnDTMFNotInBridge(t *testing.T) {
 			t.Fatalf("B got PT %d, want the relayed event", pkt.PayloadType)
 		}
 	}
-	media.Bridge(c.epA, c.epB)() // and unbridged
+	unbridge := media.Bridge(c.epA, c.epB)
+	c.a.send(to, 101, true, media.Event{Code: 4, Duration: 160}.AppendTo(nil))
+	c.b.recv()
+	unbridge() // mid-press: its end packets are not reported as a new key
+	c.a.send(to, 101, false, media.Event{Code: 4, End: true, Duration: 320}.AppendTo(nil))
+	c.a.ts += 320
 	c.a.sendEvent(to, 101, 8)
 	if d := nextDigit(t, got); d != '8' {
 		t.Errorf("reported %q, want '8' (the key pressed in the bridge is not reported)", d)
 	}
 	c.epA.OnDTMF(nil)
 	c.a.sendEvent(to, 101, 9)
-	waitFor(t, "the last key's packets", func() bool { return c.epA.Stats().PacketsIn == 15 })
+	waitFor(t, "the last key's packets", func() bool { return c.epA.Stats().PacketsIn == 17 })
 	select {
 	case d := <-got:
 		t.Errorf("reported %q after OnDTMF(nil)", d)

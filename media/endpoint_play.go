@@ -28,13 +28,16 @@ type playback struct {
 // any more.
 func (ep *Endpoint) Play(src Source) (stop func()) {
 	p := &playback{ep: ep, src: src, idx: -1}
-	ep.unlink()
 	ep.mu.Lock()
-	old, open := ep.play, !ep.closed.Load()
+	l, old, open := ep.link, ep.play, !ep.closed.Load()
+	ep.link = nil
 	if open {
 		ep.play = p
 	}
 	ep.mu.Unlock()
+	if l != nil {
+		l.other(ep).clearLink(l)
+	}
 	if open {
 		ep.engine.pacer.add(p) // before removing old: the goroutine goes on
 	}

@@ -106,6 +106,7 @@ func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
 	case Codec(p.PayloadType).Valid():
 		r.l.other(ep).forward(r.l, p, true, now, ep.txBuf[:])
 	case r.dtmfPT != 0 && p.PayloadType == r.dtmfPT && len(p.Payload) >= EventSize:
+		ep.dtmf.press(p.SSRC, p.Timestamp, p.Payload) // seen: not reported if the bridge ends mid-press
 		r.l.other(ep).forward(r.l, p, false, now, ep.txBuf[:])
 	}
 	// Anything else (comfort noise 13, unknown types) is not relayed.
