@@ -2,7 +2,9 @@ package media_test
 
 import (
 	"bytes"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,12 +173,13 @@ func TestPlaySwitchesKeepStreamContinuous(t *testing.T) {
 	}
 }
 
-// 200 endpoints, half μ-law half A-law, listen to one Music: all hear it in
-// their codec, and A-law frames are converted once a tick for all of them.
+// 300 endpoints, half μ-law half A-law, listen to one Music: all hear it in
+// their codec (the pacer spreads them over its helper goroutines), and
+// A-law frames are converted once a tick for all of them.
 func TestMusicManyListeners(t *testing.T) {
 	e := newEngine(t, media.Config{})
 	music := media.NewMusic(toneULaw(1000, 1000))
-	const n = 200
+	const n = 300
 	phones := make([]*phone, n)
 	codecs := make([]media.Codec, n)
 	start := media.CurrentTick()
@@ -198,6 +201,10 @@ func TestMusicManyListeners(t *testing.T) {
 	}
 	if media.Playing(e) != n {
 		t.Errorf("Playing = %d, want %d", media.Playing(e), n)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); runtime.GOMAXPROCS(0) > 1 && !strings.Contains(stacks, "media.(*pacerRun).help") {
+		t.Error("the pacer sends to 300 endpoints from one goroutine")
 	}
 }
 
@@ -282,7 +289,7 @@ func TestPlayStopAndCloseEndGoroutines(t *testing.T) {
 	if media.Playing(e) != 0 {
 		t.Errorf("%d playbacks left", media.Playing(e))
 	}
-	checkNoGoroutine(t, "media.(*pacer).loop")
+	checkNoGoroutine(t, "media.(*pacer).loop", "media.(*pacerRun).help")
 	for _, stop := range stops[:3] {
 		stop() // after Close: harmless
 	}

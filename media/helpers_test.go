@@ -54,7 +54,7 @@ func epAddr(ep *media.Endpoint) netip.AddrPort {
 // may be in flight.
 func checkNoEndpointGoroutines(t testing.TB) {
 	t.Helper()
-	checkNoGoroutine(t, "media.(*Endpoint).read", "media.(*pacer).loop")
+	checkNoGoroutine(t, "media.(*Endpoint).read", "media.(*pacer).loop", "media.(*pacerRun).help")
 }
 
 // checkNoGoroutine fails if a goroutine runs a function named fns.

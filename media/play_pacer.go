@@ -1,6 +1,8 @@
 package media
 
 import (
+	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -23,7 +25,8 @@ const maxCatchUp = 10
 const rtpHeaderSize = 12
 
 // pacer sends one frame every 20 ms to every playing endpoint of an engine,
-// from one goroutine and one ticker for all of them. The goroutine runs only
+// from one goroutine and one ticker for all of them (with helper goroutines
+// sharing the sends when there are hundreds). The goroutine runs only
 // while something plays: it starts with the first playback and ends with the
 // last, so an engine still needs no closing.
 type pacer struct {
@@ -39,8 +42,30 @@ type pacer struct {
 // may still be finishing when the next starts, so each has its buffers.
 type pacerRun struct {
 	quit, done chan struct{}
-	batch      []*playback
-	buf        [rtpHeaderSize + FrameSize]byte
+	batch      []*playback // this tick's playbacks
+	ended      []bool      // by batch index: the playback is over
+	main       shard       // what the pacer goroutine sends itself
+	helpers    []*shard    // more goroutines for many endpoints, ended with the run
+	jobs       sync.WaitGroup
+	helping    sync.WaitGroup
+}
+
+// shardSize is how many endpoints one goroutine sends to in a tick before
+// the pacer spreads the tick over more (up to GOMAXPROCS). The cost is the
+// sendto, 1 to 8 µs, so 256 take a few milliseconds of the 20.
+const shardSize = 256
+
+// shard is one goroutine's share of a tick.
+type shard struct {
+	jobs chan shardJob
+	buf  [rtpHeaderSize + FrameSize]byte
+}
+
+// shardJob is a range of the batch to send the frame of tick to.
+type shardJob struct {
+	from, to int
+	tick     int64
+	now      time.Time
 }
 
 // add starts pacing p.
@@ -97,6 +122,7 @@ func (pc *pacer) playing() int {
 
 func (pc *pacer) loop(r *pacerRun) {
 	defer close(r.done)
+	defer r.stopHelpers()
 	t := time.NewTicker(frameDur)
 	defer t.Stop()
 	// The pacer's own ticks, rounded to the nearest, so scheduling jitter
@@ -133,19 +159,28 @@ func (pc *pacer) tick(r *pacerRun, tick int64) bool {
 	r.batch = append(r.batch[:0], pc.players...)
 	pc.mu.Unlock()
 
-	now := pc.now()
-	ended := 0
-	for i, p := range r.batch {
-		if !p.ep.playFrame(p, tick, now, r.buf[:]) {
-			r.batch[ended] = r.batch[i] // compacted in place: i ≥ ended
-			ended++
-		}
+	n := len(r.batch)
+	r.ended = slices.Grow(r.ended[:0], n)[:n]
+	shards := 1
+	if !pc.manual {
+		shards = max(1, min(runtime.GOMAXPROCS(0), (n+shardSize-1)/shardSize))
 	}
+	per := (n + shards - 1) / shards
+	now := pc.now()
+	for k := 1; k < shards; k++ {
+		r.jobs.Add(1)
+		r.helper(k - 1).jobs <- shardJob{from: k * per, to: min((k+1)*per, n), tick: tick, now: now}
+	}
+	r.send(&r.main, shardJob{from: 0, to: min(per, n), tick: tick, now: now})
+	r.jobs.Wait()
+
 	more := true
-	if ended > 0 {
+	if slices.Contains(r.ended, true) {
 		pc.mu.Lock()
-		for _, p := range r.batch[:ended] {
-			pc.removeLocked(p)
+		for i, ended := range r.ended {
+			if ended {
+				pc.removeLocked(r.batch[i])
+			}
 		}
 		if len(pc.players) == 0 && pc.run == r && !pc.manual {
 			pc.run, more = nil, false // all ended: the goroutine ends now
@@ -154,4 +189,38 @@ func (pc *pacer) tick(r *pacerRun, tick int64) bool {
 	}
 	clear(r.batch) // keep no endpoint alive until the next tick
 	return more
+}
+
+// send sends one shard's frames.
+func (r *pacerRun) send(s *shard, j shardJob) {
+	for i := j.from; i < j.to; i++ {
+		p := r.batch[i]
+		r.ended[i] = !p.ep.playFrame(p, j.tick, j.now, s.buf[:])
+	}
+}
+
+// helper returns the i-th helper goroutine's shard, starting it if need be.
+func (r *pacerRun) helper(i int) *shard {
+	for len(r.helpers) <= i {
+		s := &shard{jobs: make(chan shardJob, 1)}
+		r.helpers = append(r.helpers, s)
+		r.helping.Add(1)
+		go r.help(s)
+	}
+	return r.helpers[i]
+}
+
+func (r *pacerRun) help(s *shard) {
+	defer r.helping.Done()
+	for j := range s.jobs {
+		r.send(s, j)
+		r.jobs.Done()
+	}
+}
+
+func (r *pacerRun) stopHelpers() {
+	for _, s := range r.helpers {
+		close(s.jobs)
+	}
+	r.helping.Wait()
 }
