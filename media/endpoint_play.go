@@ -23,9 +23,9 @@ type playback struct {
 // playback. What the phone sends is still counted, recorded ([Endpoint.Record])
 // and watched for DTMF ([Endpoint.OnDTMF]).
 //
-// When src ends the endpoint goes quiet. stop ends the playback early; it
-// may be called more than once, and returns once no frame of src can be sent
-// any more.
+// When src ends the endpoint goes quiet. stop ends the playback early and
+// may be called more than once; once it returns, src is asked for no more
+// frames (a frame already stamped may still be on its way to the socket).
 func (ep *Endpoint) Play(src Source) (stop func()) {
 	p := &playback{ep: ep, src: src, idx: -1}
 	ep.mu.Lock()

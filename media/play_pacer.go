@@ -81,10 +81,10 @@ func (pc *pacer) add(p *playback) {
 	}
 }
 
-// remove stops pacing p. When p was the last playback it stops the goroutine
-// and waits for it, so no frame of p is sent after remove returns (the
-// endpoint also checks that p is still its playback). Do not call it from the
-// pacer goroutine.
+// remove stops pacing p (the endpoint has already let go of it, and checks
+// that under its lock before each frame). When p was the last playback it
+// stops the goroutine and waits for it, so an idle engine has no goroutine.
+// Do not call it from the pacer goroutine.
 func (pc *pacer) remove(p *playback) {
 	pc.mu.Lock()
 	pc.removeLocked(p)
