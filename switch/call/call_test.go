@@ -283,23 +283,35 @@ func TestTranscodingBetweenMuLawAndALaw(t *testing.T) {
 	o.noLeaks(t)
 }
 
-func TestHoldAndResume(t *testing.T) {
+func TestHoldPlaysMusicAndResumeBridges(t *testing.T) {
 	o := newOffice(t, call.Config{})
 	a, err := o.alice.Dial(ctx(t), "201")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := answered(t, o.bob)
+	talk(t, a, b)
 	if res, err := a.Hold(ctx(t)); err != nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "a=recvonly") {
 		t.Fatalf("hold = %v %v", res, err)
 	}
 	b.Received()
-	b.SendTone(ctx(t), 1500, 300*time.Millisecond)
-	a.Received() // while held the caller's phone is not sent the callee's audio
+	a.Received()
+	b.SendTone(ctx(t), 1500, 600*time.Millisecond) // the held party keeps talking; the holder must not hear it
+	heard := b.Received()
+	var ulaw []byte
+	for _, f := range heard {
+		ulaw = append(ulaw, f...)
+	}
+	if v := media.Voiced(ulaw); v < 400*time.Millisecond {
+		t.Fatalf("held party heard %v of music in 600 ms (%d packets), want ≥ 400 ms", v, len(heard))
+	}
+	if got := a.Received(); len(got) > 2 {
+		t.Fatalf("the phone that holds got %d audio packets from the held party", len(got))
+	}
 	if res, err := a.Resume(ctx(t)); err != nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "a=sendrecv") {
 		t.Fatalf("resume = %v %v", res, err)
 	}
-	talk(t, a, b)
+	talk(t, a, b) // the tones again: music gone, bridge back
 	a.Hangup(ctx(t))
 	o.noLeaks(t)
 }
