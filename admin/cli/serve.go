@@ -19,10 +19,11 @@ type ServeOptions struct {
 	RTPHigh  int
 	LogLevel slog.Level
 	Digest   []string // digest algorithms offered, in order
+	PProf    string   // host:port for Go profiling (net/http/pprof); empty: off
 }
 
 func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
-	var sipAddr, httpAddr, rtp, level, digest string
+	var sipAddr, httpAddr, rtp, level, digest, pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the phone system",
@@ -34,6 +35,12 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if pprofAddr != "" {
+				if _, _, err := net.SplitHostPort(pprofAddr); err != nil {
+					return usagef("--pprof %q: want HOST:PORT (%v)", pprofAddr, err)
+				}
+				opts.PProf = pprofAddr
+			}
 			return serve(cmd.Context(), opts)
 		},
 	}
@@ -43,6 +50,8 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&digest, "digest", "md5,sha256", "digest algorithms offered to phones, preferred first:\n"+
 		"md5 first suits every phone; sha256,md5 suits phones that support RFC 8760 (many older ones give up on it)")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060;\n"+
+		"for benchmarks and debugging only: keep it on loopback")
 	return cmd
 }
 
