@@ -129,6 +129,7 @@ func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.gen.Add(1) // whatever happened below, the secrets snapshot is out of date
 	if s.db == nil {
 		return info, "", errors.New("store is closed")
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -37,6 +38,12 @@ type Store struct {
 	db   *bolt.DB
 	dir  string
 	path string
+
+	// gen counts writes that may change users or devices; a snapshot of
+	// device secrets is valid only for the generation it was read at.
+	gen       atomic.Uint64
+	secrets   atomic.Pointer[secretsTable]
+	secretsMu sync.Mutex
 }
 
 // Open opens (or creates) the store in dir and runs pending migrations.
@@ -72,6 +79,7 @@ func openDB(path string) (*bolt.DB, error) {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.gen.Add(1)
 	if s.db == nil {
 		return nil
 	}
@@ -95,7 +103,18 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
+// update runs fn in a write transaction. Afterwards the in-memory snapshot
+// of device secrets is out of date (DeviceSecrets reads a new one), whatever
+// fn changed: new writers are safe by default. Only writers that touch
+// neither users nor devices may use updateNoSecrets instead.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	defer s.gen.Add(1) // after the commit, so a snapshot read from now on sees it
+	return s.updateNoSecrets(fn)
+}
+
+// updateNoSecrets is update for writes that cannot change who may register
+// and with which secret (the registrar's binding flushes, many a second).
+func (s *Store) updateNoSecrets(fn func(tx *bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
