@@ -7,6 +7,8 @@ package registrar
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,23 +134,37 @@ func (r *Registrar) expire() {
 	}
 }
 
+// flushChunk is how many devices one write transaction saves. Small
+// transactions keep each burst of encoding short, so REGISTERs are not
+// held up behind a flush of thousands of refreshed devices.
+const flushChunk = 512
+
 // Flush writes the bindings of every device changed since the last flush.
 func (r *Registrar) Flush() {
 	r.dirtyMu.Lock()
 	ids := r.dirty
 	r.dirty = map[string]struct{}{}
 	r.dirtyMu.Unlock()
-	if len(ids) == 0 {
-		return
-	}
-	batch := make(map[string][]store.Binding, len(ids))
-	for id := range ids {
+	// In key order, so each transaction rewrites few of bbolt's pages.
+	batch := make(map[string][]store.Binding, min(len(ids), flushChunk))
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		batch[id] = r.table.get(id)
+		if len(batch) == flushChunk {
+			r.save(batch)
+			clear(batch)
+		}
 	}
+	if len(batch) > 0 {
+		r.save(batch)
+	}
+}
+
+// save writes one batch; after a failure its devices stay dirty for the next flush.
+func (r *Registrar) save(batch map[string][]store.Binding) {
 	if err := r.persist.SaveBindings(batch); err != nil {
 		r.log.Error("save registrations", "err", err, "devices", len(batch))
 		r.dirtyMu.Lock()
-		for id := range ids {
+		for id := range batch {
 			r.dirty[id] = struct{}{}
 		}
 		r.dirtyMu.Unlock()
@@ -199,12 +215,24 @@ func bindingEvent(k event.Kind, device string, b store.Binding) event.Event {
 }
 
 // HandleRegister is the sipgo handler for REGISTER.
+//
+// After a 200 or a 401 it ends the transaction at once instead of keeping it
+// for Timer J (32 s over UDP) to absorb retransmissions: the registrar
+// answers a retransmitted REGISTER the same way by itself (a new challenge;
+// the same bindings for a repeated Call-ID and CSeq, see apply). Kept
+// transactions hold both messages and a timer, so at thousands of
+// registrations a second they cost more memory and garbage collection than
+// all the bindings. Other answers keep sipgo's usual transaction.
 func (r *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	res := r.register(req)
-	if res != nil {
-		if err := tx.Respond(res); err != nil {
-			r.log.Debug("respond to REGISTER", "err", err, "source", req.Source())
-		}
+	if res == nil {
+		return
+	}
+	if err := tx.Respond(res); err != nil {
+		r.log.Debug("respond to REGISTER", "err", err, "source", req.Source())
+	}
+	if res.StatusCode == sip.StatusOK || res.StatusCode == sip.StatusUnauthorized {
+		tx.Terminate()
 	}
 }
 
@@ -259,14 +287,29 @@ type contactChange struct {
 // apply updates the bindings of an authenticated device (RFC 3261 §10.3).
 func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 	headerExpires := -1
-	if h := req.GetHeader("Expires"); h != nil {
-		v, err := strconv.Atoi(strings.TrimSpace(h.Value()))
-		if err != nil || v < 0 {
-			return sip.NewResponseFromRequest(req, 400, "Bad Expires", nil)
+	var contacts []sip.Header
+	ua := ""
+	// One pass over the headers: sipgo's GetHeader copies the name of every
+	// header it passes to lowercase it.
+	for _, h := range req.Headers() {
+		switch name := h.Name(); {
+		case strings.EqualFold(name, "Contact"):
+			contacts = append(contacts, h)
+		case strings.EqualFold(name, "Expires"):
+			if headerExpires >= 0 {
+				continue // sipgo's GetHeader took the first too
+			}
+			v, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+			if err != nil || v < 0 {
+				return sip.NewResponseFromRequest(req, 400, "Bad Expires", nil)
+			}
+			headerExpires = v
+		case strings.EqualFold(name, "User-Agent"):
+			if ua == "" {
+				ua = h.Value()
+			}
 		}
-		headerExpires = v
 	}
-	contacts := req.GetHeaders("Contact")
 	var changes []contactChange
 	wildcard := false
 	for _, h := range contacts {
@@ -304,11 +347,7 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 	now := r.cfg.Now()
 	callID, cseq := req.CallID().Value(), req.CSeq().SeqNo
 	var events []event.Event
-	var stale bool
-	ua := ""
-	if h := req.GetHeader("User-Agent"); h != nil {
-		ua = h.Value()
-	}
+	var stale, repeat bool
 	r.table.update(device, func(list []store.Binding) []store.Binding {
 		if wildcard {
 			for _, b := range list {
@@ -319,7 +358,9 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		for _, ch := range changes {
 			i := indexOf(list, ch)
 			if i >= 0 && list[i].CallID == callID && list[i].CSeq >= cseq {
-				stale = true // an old or repeated request must not undo a newer one
+				// A retransmission (same CSeq) is answered like the original,
+				// changing nothing; an older request must not undo a newer one.
+				repeat, stale = list[i].CSeq == cseq, list[i].CSeq > cseq
 				return list
 			}
 			if ch.expires == 0 {
@@ -359,6 +400,9 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 	if stale {
 		return sip.NewResponseFromRequest(req, 500, "Stale CSeq", nil)
 	}
+	if repeat {
+		return r.ok(req, device, now)
+	}
 	if len(changes) > 0 || wildcard {
 		r.markDirty(device)
 	}
@@ -383,13 +427,9 @@ func indexOf(list []store.Binding, ch contactChange) int {
 func (r *Registrar) ok(req *sip.Request, device string, now time.Time) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	for _, b := range r.Lookup(device) {
-		var uri sip.Uri
-		if err := sip.ParseUri(b.Contact, &uri); err != nil {
-			continue
-		}
-		params := sip.NewParams()
-		params.Add("expires", strconv.Itoa(int(b.Expires.Sub(now).Round(time.Second)/time.Second)))
-		res.AppendHeader(&sip.ContactHeader{Address: uri, Params: params})
+		// b.Contact is a URI sipgo printed, so it goes back as it is.
+		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
+		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
 	}
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http1123)))
 	return res
