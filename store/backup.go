@@ -106,6 +106,11 @@ const keepPrevious = 3
 // On any error the live data is untouched. Callers of other methods wait
 // while the swap happens.
 func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
+	defer s.refreshSecrets() // whatever happened, the file may have changed
+	return s.restore(r)
+}
+
+func (s *Store) restore(r io.Reader) (info Info, previous string, err error) {
 	tmp, err := os.CreateTemp(s.dir, ".restore-*.db")
 	if err != nil {
 		return info, "", err
@@ -129,7 +134,6 @@ func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer s.gen.Add(1) // whatever happened below, the secrets snapshot is out of date
 	if s.db == nil {
 		return info, "", errors.New("store is closed")
 	}

@@ -15,7 +15,7 @@ type DigestSecrets struct {
 }
 
 // secretsTable is an immutable snapshot of the secrets of every device that
-// may register, taken at one generation of the store.
+// may register, read after the gen-th write.
 type secretsTable struct {
 	gen  uint64
 	byID map[string]DigestSecrets
@@ -26,30 +26,47 @@ type secretsTable struct {
 // all three look the same to a caller, as they must to a phone.
 //
 // It answers from memory, without a read transaction or a JSON decode per
-// REGISTER: a snapshot of all devices, taken on first use and again after
-// any write that may have changed users or devices (every write except the
-// registrar's binding flushes). Known and unknown ids cost the same map
-// lookup, so timing does not tell which extensions exist.
+// REGISTER: a snapshot of all devices, which every write that may change
+// users or devices replaces before it returns (see update). Known and
+// unknown ids cost the same map lookup, so timing does not tell which
+// extensions exist.
 func (s *Store) DeviceSecrets(id string) (DigestSecrets, bool) {
-	t, err := s.secretsSnapshot()
-	if err != nil {
-		return DigestSecrets{}, false
+	t := s.secrets.Load()
+	if t == nil {
+		s.secretsMu.Lock() // one reload at a time; the others wait for its result
+		if t = s.secrets.Load(); t == nil {
+			t, _ = s.reloadSecrets()
+		}
+		s.secretsMu.Unlock()
+		if t == nil {
+			return DigestSecrets{}, false
+		}
 	}
 	sec, ok := t.byID[id]
 	return sec, ok
 }
 
-func (s *Store) secretsSnapshot() (*secretsTable, error) {
-	if t := s.secrets.Load(); t != nil && t.gen == s.gen.Load() {
-		return t, nil
+// LoadSecrets reads the snapshot DeviceSecrets answers from, so that the
+// first REGISTER does not wait for it.
+func (s *Store) LoadSecrets() error {
+	_, err := s.reloadSecrets()
+	return err
+}
+
+// refreshSecrets replaces the snapshot after a write. If it cannot be read,
+// the old one is dropped all the same: better no answer than a stale one.
+func (s *Store) refreshSecrets() {
+	s.gen.Add(1)
+	if _, err := s.reloadSecrets(); err != nil {
+		s.secrets.Store(nil)
 	}
-	s.secretsMu.Lock() // one reload at a time; the others wait for its result
-	defer s.secretsMu.Unlock()
-	gen := s.gen.Load() // before reading: a write after this makes the snapshot stale at once
-	if t := s.secrets.Load(); t != nil && t.gen == gen {
-		return t, nil
-	}
-	t := &secretsTable{gen: gen}
+}
+
+// reloadSecrets reads a snapshot and publishes it unless a newer one (read
+// after a later write) was published meanwhile; it returns the one in use.
+func (s *Store) reloadSecrets() (*secretsTable, error) {
+	// Counted before reading: the snapshot holds every write counted so far.
+	t := &secretsTable{gen: s.gen.Load()}
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		t.byID, err = loadSecrets(tx)
@@ -58,23 +75,36 @@ func (s *Store) secretsSnapshot() (*secretsTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.secrets.Store(t)
-	return t, nil
+	return s.publishSecrets(t), nil
 }
 
-// loadSecrets reads the secrets of every enabled device of an enabled user.
+// publishSecrets makes t the snapshot in use unless the one in use is as
+// new, and returns the one in use.
+func (s *Store) publishSecrets(t *secretsTable) *secretsTable {
+	for {
+		cur := s.secrets.Load()
+		if cur != nil && cur.gen >= t.gen {
+			return cur
+		}
+		if s.secrets.CompareAndSwap(cur, t) {
+			return t
+		}
+	}
+}
+
+// loadSecrets reads the secrets of every enabled device of an enabled user,
+// decoding only the fields it needs.
 func loadSecrets(tx *bolt.Tx) (map[string]DigestSecrets, error) {
-	disabled := map[string]bool{}
-	err := tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+	users := tx.Bucket(bucketUsers)
+	enabled := make(map[string]bool, users.Stats().KeyN)
+	err := users.ForEach(func(k, v []byte) error {
 		var u struct {
 			Disabled bool `json:"disabled"`
 		}
 		if err := json.Unmarshal(v, &u); err != nil {
 			return fmt.Errorf("decode user %q: %w", k, err)
 		}
-		if u.Disabled {
-			disabled[string(k)] = true
-		}
+		enabled[string(k)] = !u.Disabled
 		return nil
 	})
 	if err != nil {
@@ -83,14 +113,18 @@ func loadSecrets(tx *bolt.Tx) (map[string]DigestSecrets, error) {
 	devices := tx.Bucket(bucketDevices)
 	out := make(map[string]DigestSecrets, devices.Stats().KeyN)
 	err = devices.ForEach(func(k, v []byte) error {
-		var d Device
+		var d struct {
+			Ext       string `json:"ext"`
+			HA1MD5    string `json:"ha1_md5"`
+			HA1SHA256 string `json:"ha1_sha256"`
+			Disabled  bool   `json:"disabled"`
+		}
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("decode device %q: %w", k, err)
 		}
-		if d.Disabled || disabled[d.Ext] || tx.Bucket(bucketUsers).Get([]byte(d.Ext)) == nil {
-			return nil
+		if !d.Disabled && enabled[d.Ext] {
+			out[string(k)] = DigestSecrets{HA1MD5: d.HA1MD5, HA1SHA256: d.HA1SHA256}
 		}
-		out[string(k)] = DigestSecrets{HA1MD5: d.HA1MD5, HA1SHA256: d.HA1SHA256}
 		return nil
 	})
 	return out, err

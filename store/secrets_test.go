@@ -139,15 +139,78 @@ func TestDeviceSecretsAfterRestore(t *testing.T) {
 	}
 }
 
-// A write that failed still leaves the snapshot out of date (it is cheap to
-// reread, and the failed write may have been partly visible to no one).
+// A write that failed leaves the snapshot right.
 func TestDeviceSecretsAfterFailedWrite(t *testing.T) {
 	s := openTest(t)
+	d := addUser(t, s, "200", "first-password")
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketDevices).Delete([]byte("200")); err != nil {
+			return err
+		}
+		return ErrExists // rolls the delete back
+	})
+	if err != ErrExists {
+		t.Fatal(err)
+	}
+	if got, ok := s.DeviceSecrets("200"); !ok || got.HA1MD5 != d.HA1MD5 {
+		t.Fatalf("after a failed write: %+v %v", got, ok)
+	}
+}
+
+// A snapshot read before a write (by a slow reader) must never replace one
+// read after it.
+func TestOlderSnapshotNeverWins(t *testing.T) {
+	s := openTest(t)
 	addUser(t, s, "200", "first-password")
-	s.DeviceSecrets("200")
-	gen := s.gen.Load()
-	s.update(func(*bolt.Tx) error { return ErrExists })
-	if s.gen.Load() == gen {
-		t.Fatal("generation unchanged after a write")
+	stale := s.secrets.Load()
+	if err := s.DeleteUser("200"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := s.secrets.Load()
+	if fresh.gen <= stale.gen {
+		t.Fatalf("generation %d after a write, was %d", fresh.gen, stale.gen)
+	}
+	if got := s.publishSecrets(stale); got != fresh || s.secrets.Load() != fresh {
+		t.Fatal("an older snapshot replaced a newer one")
+	}
+	if _, ok := s.DeviceSecrets("200"); ok {
+		t.Fatal("deleted device has secrets")
+	}
+}
+
+func TestDeviceSecretsAfterClose(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, s, "200", "first-password")
+	s.Close()
+	if _, ok := s.DeviceSecrets("200"); ok {
+		t.Fatal("a closed store answered")
+	}
+}
+
+// Readers never see a torn or missing snapshot while writers change devices
+// (run with -race).
+func TestDeviceSecretsConcurrent(t *testing.T) {
+	s := openTest(t)
+	addUser(t, s, "200", "first-password")
+	addUser(t, s, "201", "first-password")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 20; i++ {
+			s.UpdateUser("201", func(u *User) error { u.Disabled = !u.Disabled; return nil })
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if _, ok := s.DeviceSecrets("200"); !ok {
+			t.Fatal("an untouched device lost its secrets")
+		}
 	}
 }
