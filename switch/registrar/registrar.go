@@ -40,9 +40,15 @@ type Config struct {
 	MaxExpires     int           // longer requests are shortened (default 3600 s)
 	DefaultExpires int           // when the phone names none (default 3600 s)
 	MaxBindings    int           // per device; the oldest is replaced (default 10)
-	FlushEvery     time.Duration // how often changed bindings are written (default 2 s)
-	MaxDelayed     int           // failed-auth answers held back at once (default 256)
-	Now            func() time.Time
+	FlushEvery     time.Duration // how often new and changed bindings are written (default 2 s)
+	// RefreshFlushEvery is how often bindings that were only refreshed (a
+	// later expiry, nothing else changed) are written (default 60 s). Their
+	// stored copy stays valid meanwhile, only with an earlier expiry, and a
+	// clean shutdown writes everything; so only a crash within a minute of a
+	// refresh can lose it, and then the phone's previous expiry still holds.
+	RefreshFlushEvery time.Duration
+	MaxDelayed        int // failed-auth answers held back at once (default 256)
+	Now               func() time.Time
 }
 
 // Registrar is the REGISTER handler and the table of bindings.
@@ -56,8 +62,9 @@ type Registrar struct {
 	table   *table
 	delayed chan struct{} // semaphore for slowed answers
 
-	dirtyMu sync.Mutex
-	dirty   map[string]struct{}
+	dirtyMu   sync.Mutex
+	dirty     map[string]struct{} // devices to write at the next flush
+	refreshed map[string]struct{} // devices whose bindings were only refreshed
 }
 
 // New returns a registrar; call Load, then Run.
@@ -77,6 +84,9 @@ func New(cfg Config, a *auth.Authenticator, dir Directory, p Persister, bus *eve
 	if cfg.FlushEvery == 0 {
 		cfg.FlushEvery = 2 * time.Second
 	}
+	if cfg.RefreshFlushEvery == 0 {
+		cfg.RefreshFlushEvery = time.Minute
+	}
 	if cfg.MaxDelayed == 0 {
 		cfg.MaxDelayed = 256
 	}
@@ -85,9 +95,10 @@ func New(cfg Config, a *auth.Authenticator, dir Directory, p Persister, bus *eve
 	}
 	return &Registrar{
 		cfg: cfg, auth: a, dir: dir, persist: p, bus: bus, log: log,
-		table:   newTable(),
-		delayed: make(chan struct{}, cfg.MaxDelayed),
-		dirty:   map[string]struct{}{},
+		table:     newTable(),
+		delayed:   make(chan struct{}, cfg.MaxDelayed),
+		dirty:     map[string]struct{}{},
+		refreshed: map[string]struct{}{},
 	}
 }
 
@@ -107,8 +118,10 @@ func (r *Registrar) Load() error {
 func (r *Registrar) Run(ctx context.Context) {
 	expire := time.NewTicker(time.Second)
 	flush := time.NewTicker(r.cfg.FlushEvery)
+	flushRefreshed := time.NewTicker(r.cfg.RefreshFlushEvery)
 	defer expire.Stop()
 	defer flush.Stop()
+	defer flushRefreshed.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -117,7 +130,9 @@ func (r *Registrar) Run(ctx context.Context) {
 		case <-expire.C:
 			r.expire()
 		case <-flush.C:
-			r.Flush()
+			r.flush(false)
+		case <-flushRefreshed.C:
+			r.flush(true)
 		}
 	}
 }
@@ -139,11 +154,24 @@ func (r *Registrar) expire() {
 // held up behind a flush of thousands of refreshed devices.
 const flushChunk = 512
 
-// Flush writes the bindings of every device changed since the last flush.
-func (r *Registrar) Flush() {
+// Flush writes the bindings of every device changed or refreshed since the
+// last flush.
+func (r *Registrar) Flush() { r.flush(true) }
+
+// flush writes the devices whose bindings changed, and with refreshed also
+// those whose bindings were only refreshed.
+func (r *Registrar) flush(refreshed bool) {
 	r.dirtyMu.Lock()
 	ids := r.dirty
 	r.dirty = map[string]struct{}{}
+	if refreshed {
+		maps.Copy(ids, r.refreshed)
+		r.refreshed = map[string]struct{}{}
+	} else {
+		for id := range ids {
+			delete(r.refreshed, id)
+		}
+	}
 	r.dirtyMu.Unlock()
 	// In key order, so each transaction rewrites few of bbolt's pages.
 	batch := make(map[string][]store.Binding, min(len(ids), flushChunk))
@@ -174,6 +202,12 @@ func (r *Registrar) save(batch map[string][]store.Binding) {
 func (r *Registrar) markDirty(device string) {
 	r.dirtyMu.Lock()
 	r.dirty[device] = struct{}{}
+	r.dirtyMu.Unlock()
+}
+
+func (r *Registrar) markRefreshed(device string) {
+	r.dirtyMu.Lock()
+	r.refreshed[device] = struct{}{}
 	r.dirtyMu.Unlock()
 }
 
@@ -348,6 +382,7 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 	callID, cseq := req.CallID().Value(), req.CSeq().SeqNo
 	var events []event.Event
 	var stale, repeat bool
+	changed := wildcard // more than a later expiry: written at the next flush
 	r.table.update(device, func(list []store.Binding) []store.Binding {
 		if wildcard {
 			for _, b := range list {
@@ -367,6 +402,7 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 				if i >= 0 {
 					events = append(events, bindingEvent(event.Unregistered, device, list[i]))
 					list = append(list[:i], list[i+1:]...)
+					changed = true
 				}
 				continue
 			}
@@ -380,6 +416,7 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 				if list[i].Source != b.Source || list[i].Transport != b.Transport {
 					events = append(events, bindingEvent(event.Registered, device, b))
 				}
+				changed = changed || !refreshOnly(list[i], b)
 				list[i] = b
 			case len(list) >= r.cfg.MaxBindings:
 				oldest := 0
@@ -390,9 +427,11 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 				}
 				list[oldest] = b
 				events = append(events, bindingEvent(event.Registered, device, b))
+				changed = true
 			default:
 				list = append(list, b)
 				events = append(events, bindingEvent(event.Registered, device, b))
+				changed = true
 			}
 		}
 		return list
@@ -403,8 +442,11 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 	if repeat {
 		return r.ok(req, device, now)
 	}
-	if len(changes) > 0 || wildcard {
+	switch {
+	case changed:
 		r.markDirty(device)
+	case len(changes) > 0:
+		r.markRefreshed(device)
 	}
 	for _, e := range events {
 		r.log.Info("registration "+e.Kind.String(), "device", device, "contact", e.Contact,
@@ -412,6 +454,13 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		r.bus.Publish(e)
 	}
 	return r.ok(req, device, now)
+}
+
+// refreshOnly reports whether next only moves old's expiry later (and the
+// bookkeeping that comes with it): then the stored copy of old can wait.
+func refreshOnly(old, next store.Binding) bool {
+	return next.Contact == old.Contact && next.Instance == old.Instance && next.Source == old.Source &&
+		next.Transport == old.Transport && next.UserAgent == old.UserAgent && !next.Expires.Before(old.Expires)
 }
 
 func indexOf(list []store.Binding, ch contactChange) int {
@@ -426,11 +475,14 @@ func indexOf(list []store.Binding, ch contactChange) int {
 // ok answers 200 listing every current binding with its remaining lifetime.
 func (r *Registrar) ok(req *sip.Request, device string, now time.Time) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	for _, b := range r.Lookup(device) {
+	r.table.each(device, func(b *store.Binding) {
+		if !b.Expires.After(now) {
+			return
+		}
 		// b.Contact is a URI sipgo printed, so it goes back as it is.
 		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
-	}
+	})
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http1123)))
 	return res
 }

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"testing"
+	"time"
 
 	"switchboard/switch/event"
 )
@@ -44,5 +45,56 @@ func TestRetransmittedRegister(t *testing.T) {
 	req.CSeq().SeqNo--
 	if res := r.register(req); res.StatusCode != 500 {
 		t.Fatalf("an older CSeq got %d, want 500", res.StatusCode)
+	}
+}
+
+// A refresh that only moves the expiry later is written at the slow flush;
+// anything else at the next one.
+func TestRefreshIsWrittenLazily(t *testing.T) {
+	r := benchRegistrar(t)
+	pending := func(device string) (dirty, refreshed bool) {
+		r.dirtyMu.Lock()
+		defer r.dirtyMu.Unlock()
+		_, dirty = r.dirty[device]
+		_, refreshed = r.refreshed[device]
+		return
+	}
+	stored := func(device string) time.Time {
+		saved, err := r.persist.Bindings(time.Now())
+		if err != nil || len(saved[device]) != 1 {
+			t.Fatalf("stored bindings of %s: %v %v", device, saved[device], err)
+		}
+		return saved[device][0].Expires
+	}
+	req := authedRequests(t, r, 1)[0]
+	if res := r.register(req); res.StatusCode != 200 {
+		t.Fatalf("REGISTER: %d", res.StatusCode)
+	}
+	if d, _ := pending("1000"); !d {
+		t.Fatal("a new binding is not written at the next flush")
+	}
+	r.flush(false)
+	first := stored("1000")
+
+	time.Sleep(10 * time.Millisecond)
+	req.CSeq().SeqNo++
+	r.register(req)
+	if d, ref := pending("1000"); d || !ref {
+		t.Fatalf("refresh: dirty %v, refreshed %v; want only refreshed", d, ref)
+	}
+	r.flush(false)
+	if got := stored("1000"); !got.Equal(first) {
+		t.Fatal("the quick flush wrote a mere refresh")
+	}
+	r.Flush()
+	if got := stored("1000"); !got.After(first) {
+		t.Fatal("Flush did not write the refresh")
+	}
+
+	req.CSeq().SeqNo++
+	req.SetSource("127.0.0.1:6000") // the phone moved: calls must go to the new address
+	r.register(req)
+	if d, _ := pending("1000"); !d {
+		t.Fatal("a binding from a new source is not written at the next flush")
 	}
 }
