@@ -130,7 +130,7 @@ sweep() {
 	local name=$1 pid=$2 addr=$3 inf=$4
 	log "$name: sweeping $rates REGISTER/s, ${step}s a step, against $addr"
 	(cd "$work/sipp" && python3 "$repo/bench/sweep.py" --server-pid "$pid" --sipp-cpu 0 \
-		--rates "$rates" --seconds "$step" --stop-p99 "$p99" --json "$out/$name.jsonl" \
+		--rates "$rates" --seconds "$step" --stop-p99 "$p99" --retry-stalled 1 --json "$out/$name.jsonl" \
 		--keep "$work/logs/$name" -- \
 		"$addr" -sf register_auth.xml -inf "$inf" -key expires 3600 \
 		-i 127.0.0.1 -p "$(free_port)" -recv_timeout 5000 -buff_size 4194304 \

@@ -16,10 +16,13 @@ Give SIPp -recv_timeout (e.g. 10000) so that a lost message fails the call inste
 leaving it waiting; a step that does not end within 3 x seconds + 60 s is reported "hung".
 Nothing outside the Python standard library and SIPp is needed.
 
-Switchboard's copy of ../shared/bench/tools/sweep.py (measurements unchanged) with two
-additions for bench/run.sh: --json FILE appends one JSON object per step, and
---stop-p99 MS also counts a step as bad when it has any failed call or an rtd1 p99 of
-MS or more (the criterion of issue #3), so a sweep stops soon after the highest good rate.
+Switchboard's copy of ../shared/bench/tools/sweep.py (measurements unchanged) with three
+additions for bench/run.sh: --json FILE appends one JSON object per step; --stop-p99 MS
+also counts a step as bad when it has any failed call or an rtd1 p99 of MS or more (the
+criterion of issue #3), so a sweep stops soon after the highest good rate; and
+--retry-stalled N repeats a step (up to N times) when SIPp's own watchdog reports that
+SIPp was not scheduled for 500 ms or more: on a shared, noisy machine such a step measures
+the machine, not the server. Repeated steps are printed and kept in the JSON, marked.
 """
 import argparse, csv, glob, json, os, resource, statistics, subprocess, sys, tempfile, time
 
@@ -113,7 +116,13 @@ def run_step(rate, seconds, sipp_args, server_pid, sipp_cpu, workdir):
         achieved = 0.0
     over = sum(1 for x in rtts if x > 200) / len(rtts) * 100 if rtts else float("nan")
     mean = statistics.fmean(rtts) if rtts else float("nan")
-    return dict(rate=rate, calls=m, ok=ok, failed=failed, retrans=retrans, wall=wall,
+    stalls = 0  # SIPp's own watchdog: SIPp itself was not scheduled for >= 500 ms
+    try:
+        with open(os.path.join(workdir, f"{tag}_err.log"), errors="replace") as f:
+            stalls = f.read().count("watchdog timer")
+    except OSError:
+        pass
+    return dict(rate=rate, calls=m, ok=ok, failed=failed, retrans=retrans, wall=wall, stalls=stalls,
                 achieved=achieved, mean=mean, p50=pct(rtts, .5), p95=pct(rtts, .95),
                 p99=pct(rtts, .99), mx=max(rtts) if rtts else float("nan"), over=over,
                 cpu=cpu, sippcpu=sipp_cpu_pct, rc=rc, elapsed=elapsed)
@@ -129,6 +138,8 @@ def main():
     ap.add_argument("--no-stop", action="store_true")
     ap.add_argument("--json", help="append one JSON object per step to this file")
     ap.add_argument("--stop-p99", type=float, help="a step with a failure or rtd1 p99 >= this (ms) is bad")
+    ap.add_argument("--retry-stalled", type=int, default=0,
+                    help="repeat a step up to N times when SIPp's watchdog saw SIPp itself stall")
     ap.add_argument("sipp_args", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     args = a.sipp_args[1:] if a.sipp_args[:1] == ["--"] else a.sipp_args
@@ -138,7 +149,16 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     bad = 0
     for rate in [int(x) for x in a.rates.split(",")]:
-        r = run_step(rate, a.seconds, args, a.server_pid, a.sipp_cpu, work)
+        for attempt in range(a.retry_stalled + 1):
+            r = run_step(rate, a.seconds, args, a.server_pid, a.sipp_cpu, work)
+            r["attempt"] = attempt + 1
+            if not r["stalls"] or attempt == a.retry_stalled:
+                break
+            print(f"| {rate} | SIPp itself stalled ({r['stalls']} watchdog trips, {r['failed']} failed): step repeated |", flush=True)
+            if a.json:
+                with open(a.json, "a") as f:
+                    f.write(json.dumps({**{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}, "repeated": True}) + "\n")
+            time.sleep(2)
         print(f"| {r['rate']} | {r['calls']} | {r['ok']} | {r['failed']} | {r['retrans']} | "
               f"{r['achieved']:.0f} | {r['mean']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
               f"{r['mx']:.0f} | {r['over']:.2f} % | {r['cpu']:.0f} | {r['sippcpu']:.0f} |", flush=True)
