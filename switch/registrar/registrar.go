@@ -318,11 +318,19 @@ type contactChange struct {
 	expires  int
 }
 
-// apply updates the bindings of an authenticated device (RFC 3261 §10.3).
-func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
+// registration is what one REGISTER asks for, checked.
+type registration struct {
+	changes  []contactChange
+	wildcard bool // Contact: * with Expires: 0, remove every binding
+	ua       string
+}
+
+// readRegistration checks the Expires and Contact headers of req (RFC 3261
+// §10.3 steps 6–7); a response refuses the request.
+func (r *Registrar) readRegistration(req *sip.Request) (registration, *sip.Response) {
+	var reg registration
 	headerExpires := -1
 	var contacts []sip.Header
-	ua := ""
 	// One pass over the headers: sipgo's GetHeader copies the name of every
 	// header it passes to lowercase it.
 	for _, h := range req.Headers() {
@@ -331,35 +339,33 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 			contacts = append(contacts, h)
 		case strings.EqualFold(name, "Expires"):
 			if headerExpires >= 0 {
-				continue // sipgo's GetHeader took the first too
+				continue // the first counts, as with GetHeader
 			}
 			v, err := strconv.Atoi(strings.TrimSpace(h.Value()))
 			if err != nil || v < 0 {
-				return sip.NewResponseFromRequest(req, 400, "Bad Expires", nil)
+				return reg, sip.NewResponseFromRequest(req, 400, "Bad Expires", nil)
 			}
 			headerExpires = v
 		case strings.EqualFold(name, "User-Agent"):
-			if ua == "" {
-				ua = h.Value()
+			if reg.ua == "" {
+				reg.ua = h.Value()
 			}
 		}
 	}
-	var changes []contactChange
-	wildcard := false
 	for _, h := range contacts {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
-			return sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
+			return reg, sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
 		}
 		if c.Address.Wildcard {
-			wildcard = true
+			reg.wildcard = true
 			continue
 		}
 		exp := headerExpires
 		if v, ok := c.Params.Get("expires"); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return sip.NewResponseFromRequest(req, 400, "Bad Contact Expires", nil)
+				return reg, sip.NewResponseFromRequest(req, 400, "Bad Contact Expires", nil)
 			}
 			exp = n
 		}
@@ -369,91 +375,110 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		if exp > 0 && exp < r.cfg.MinExpires {
 			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(r.cfg.MinExpires)))
-			return res
+			return reg, res
 		}
 		instance, _ := c.Params.Get("+sip.instance")
-		changes = append(changes, contactChange{uri: c.Address.String(), instance: instance, expires: min(exp, r.cfg.MaxExpires)})
+		reg.changes = append(reg.changes, contactChange{uri: c.Address.String(), instance: instance, expires: min(exp, r.cfg.MaxExpires)})
 	}
-	if wildcard && (len(contacts) != 1 || headerExpires != 0) {
-		return sip.NewResponseFromRequest(req, 400, "Wildcard Contact Needs Expires 0", nil)
+	if reg.wildcard && (len(contacts) != 1 || headerExpires != 0) {
+		return reg, sip.NewResponseFromRequest(req, 400, "Wildcard Contact Needs Expires 0", nil)
 	}
+	return reg, nil
+}
 
+// outcome is what merging a registration into a device's bindings did.
+type outcome struct {
+	events  []event.Event
+	stale   bool // an older request than the one the bindings come from
+	repeat  bool // a retransmission of that request
+	changed bool // more than a later expiry: to be written at the next flush
+}
+
+// apply updates the bindings of an authenticated device (RFC 3261 §10.3).
+func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
+	reg, refuse := r.readRegistration(req)
+	if refuse != nil {
+		return refuse
+	}
 	now := r.cfg.Now()
-	callID, cseq := req.CallID().Value(), req.CSeq().SeqNo
-	var events []event.Event
-	var stale, repeat bool
-	changed := wildcard // more than a later expiry: written at the next flush
+	var out outcome
 	r.table.update(device, func(list []store.Binding) []store.Binding {
-		if wildcard {
-			for _, b := range list {
-				events = append(events, bindingEvent(event.Unregistered, device, b))
-			}
-			return nil
-		}
-		for _, ch := range changes {
-			i := indexOf(list, ch)
-			if i >= 0 && list[i].CallID == callID && list[i].CSeq >= cseq {
-				// A retransmission (same CSeq) is answered like the original,
-				// changing nothing; an older request must not undo a newer one.
-				repeat, stale = list[i].CSeq == cseq, list[i].CSeq > cseq
-				return list
-			}
-			if ch.expires == 0 {
-				if i >= 0 {
-					events = append(events, bindingEvent(event.Unregistered, device, list[i]))
-					list = append(list[:i], list[i+1:]...)
-					changed = true
-				}
-				continue
-			}
-			b := store.Binding{
-				Contact: ch.uri, Instance: ch.instance, Source: req.Source(), Transport: req.Transport(),
-				Expires: now.Add(time.Duration(ch.expires) * time.Second), CallID: callID, CSeq: cseq,
-				UserAgent: ua, Updated: now,
-			}
-			switch {
-			case i >= 0:
-				if list[i].Source != b.Source || list[i].Transport != b.Transport {
-					events = append(events, bindingEvent(event.Registered, device, b))
-				}
-				changed = changed || !refreshOnly(list[i], b)
-				list[i] = b
-			case len(list) >= r.cfg.MaxBindings:
-				oldest := 0
-				for j := range list {
-					if list[j].Updated.Before(list[oldest].Updated) {
-						oldest = j
-					}
-				}
-				list[oldest] = b
-				events = append(events, bindingEvent(event.Registered, device, b))
-				changed = true
-			default:
-				list = append(list, b)
-				events = append(events, bindingEvent(event.Registered, device, b))
-				changed = true
-			}
-		}
+		list, out = r.merge(list, reg, req, device, now)
 		return list
 	})
-	if stale {
-		return sip.NewResponseFromRequest(req, 500, "Stale CSeq", nil)
-	}
-	if repeat {
-		return r.ok(req, device, now)
-	}
 	switch {
-	case changed:
+	case out.stale:
+		return sip.NewResponseFromRequest(req, 500, "Stale CSeq", nil)
+	case out.repeat:
+		return r.ok(req, device, now)
+	case out.changed:
 		r.markDirty(device)
-	case len(changes) > 0:
+	case len(reg.changes) > 0:
 		r.markRefreshed(device)
 	}
-	for _, e := range events {
+	for _, e := range out.events {
 		r.log.Info("registration "+e.Kind.String(), "device", device, "contact", e.Contact,
 			"source", e.Source, "transport", e.Transport)
 		r.bus.Publish(e)
 	}
 	return r.ok(req, device, now)
+}
+
+// merge applies reg to a device's bindings under its shard lock.
+func (r *Registrar) merge(list []store.Binding, reg registration, req *sip.Request, device string, now time.Time) ([]store.Binding, outcome) {
+	var out outcome
+	if reg.wildcard {
+		for _, b := range list {
+			out.events = append(out.events, bindingEvent(event.Unregistered, device, b))
+		}
+		out.changed = true
+		return nil, out
+	}
+	callID, cseq := req.CallID().Value(), req.CSeq().SeqNo
+	for _, ch := range reg.changes {
+		i := indexOf(list, ch)
+		if i >= 0 && list[i].CallID == callID && list[i].CSeq >= cseq {
+			// A retransmission (same CSeq) is answered like the original,
+			// changing nothing; an older request must not undo a newer one.
+			out.repeat, out.stale = list[i].CSeq == cseq, list[i].CSeq > cseq
+			return list, out
+		}
+		if ch.expires == 0 {
+			if i >= 0 {
+				out.events = append(out.events, bindingEvent(event.Unregistered, device, list[i]))
+				list = append(list[:i], list[i+1:]...)
+				out.changed = true
+			}
+			continue
+		}
+		b := store.Binding{
+			Contact: ch.uri, Instance: ch.instance, Source: req.Source(), Transport: req.Transport(),
+			Expires: now.Add(time.Duration(ch.expires) * time.Second), CallID: callID, CSeq: cseq,
+			UserAgent: reg.ua, Updated: now,
+		}
+		switch {
+		case i >= 0:
+			if list[i].Source != b.Source || list[i].Transport != b.Transport {
+				out.events = append(out.events, bindingEvent(event.Registered, device, b))
+			}
+			out.changed = out.changed || !refreshOnly(list[i], b)
+			list[i] = b
+			continue
+		case len(list) >= r.cfg.MaxBindings:
+			oldest := 0
+			for j := range list {
+				if list[j].Updated.Before(list[oldest].Updated) {
+					oldest = j
+				}
+			}
+			list[oldest] = b
+		default:
+			list = append(list, b)
+		}
+		out.events = append(out.events, bindingEvent(event.Registered, device, b))
+		out.changed = true
+	}
+	return list, out
 }
 
 // refreshOnly reports whether next only moves old's expiry later (and the
