@@ -17,7 +17,7 @@
 # Needs: sipp (sip-tester), taskset, python3, 2+ CPUs; kamailio for the reference (skipped
 # with a message when ../shared/bench or kamailio is missing); go for the Go benchmarks.
 # Everything listens on 127.0.0.1 on free ports. Knobs (environment): RUNS=3,
-# RATES=2000,…, STEP_SECONDS=4, P99_MS=20, GOBENCH=1, SHARED_BENCH=../shared/bench.
+# RATES=3000,…, STEP_SECONDS=3, P99_MS=20, GOBENCH=1, REFERENCE=1, SHARED_BENCH=../shared/bench.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,8 +25,8 @@ repo=$PWD
 bin=${BIN:-$repo/bin/switchboard}
 shared=${SHARED_BENCH:-$repo/../shared/bench}
 runs=${RUNS:-3}
-rates=${RATES:-2000,4000,6000,8000,10000,12500,15000,17500,20000}
-step=${STEP_SECONDS:-4}
+rates=${RATES:-3000,6000,9000,11000,12000,13000,14000,15000,16000,17000,18000,20000}
+step=${STEP_SECONDS:-3}
 p99=${P99_MS:-20}
 users=10000
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -138,7 +138,9 @@ sweep() {
 }
 
 kamailio_ok=""
-if [ ! -x "$shared/kamailio/run-kamailio.sh" ] || [ ! -f "$shared/sipp/users.csv" ]; then
+if [ "${REFERENCE:-1}" != 1 ]; then
+	log "reference Kamailio skipped: REFERENCE=${REFERENCE}"
+elif [ ! -x "$shared/kamailio/run-kamailio.sh" ] || [ ! -f "$shared/sipp/users.csv" ]; then
 	log "reference Kamailio skipped: $shared (../shared/bench) not found"
 elif ! command -v kamailio >/dev/null; then
 	log "reference Kamailio skipped: kamailio not installed (apt-get install -y kamailio)"
@@ -192,15 +194,17 @@ rss() {
 	local registered
 	registered=$(python3 -c 'import sys,urllib.request; print([l.split()[1] for l in urllib.request.urlopen("http://"+sys.argv[1]+"/metrics").read().decode().splitlines() if l.startswith("switchboard_registered_devices ")][0])' "$sw_http")
 	sleep 5
-	local rss hwm
+	local rss anon file hwm
 	rss=$(awk '/^VmRSS/{print $2}' "/proc/$sw_pid/status")
+	anon=$(awk '/^RssAnon/{print $2}' "/proc/$sw_pid/status")
+	file=$(awk '/^RssFile/{print $2}' "/proc/$sw_pid/status")
 	hwm=$(awk '/^VmHWM/{print $2}' "/proc/$sw_pid/status")
-	echo "| $mode | $registered | $((rss / 1024)) MB ($rss kB) | $((hwm / 1024)) MB |" >>"$work/rss.md"
+	echo "| $mode | $registered | **$((rss / 1024)) MB** ($rss kB) | $((anon / 1024)) MB | $((file / 1024)) MB | $((hwm / 1024)) MB |" >>"$work/rss.md"
 	stop "$sw_pid"
 }
 log "idle RSS after registering all $users users"
-echo "| switch | devices registered | VmRSS after 5 s idle | VmHWM (peak) |" >"$work/rss.md"
-echo "|---|---|---|---|" >>"$work/rss.md"
+echo "| switch | devices registered | VmRSS after 5 s idle | of it RssAnon (heap, stacks) | RssFile (binary, mapped store) | VmHWM (peak) |" >"$work/rss.md"
+echo "|---|---|---|---|---|---|" >>"$work/rss.md"
 rss 2cores
 rss 1core
 rss_table=$(cat "$work/rss.md")
