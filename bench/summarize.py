@@ -50,7 +50,7 @@ def main():
     a = ap.parse_args()
     if a.gobench:
         return gobench(a.gobench)
-    print(f"| configuration | best rate per run (REGISTER/s; 0 failures, p99 < {a.p99:g} ms) | median | server CPU at that rate (% of one core, per run) | steps repeated: SIPp stalled |")
+    print(f"| configuration | best rate per run (REGISTER/s; 0 failures, p99 < {a.p99:g} ms) | median | server CPU at that rate (% of one core, per run) | steps repeated (missed once, or SIPp stalled) |")
     print("|---|---|---|---|---|")
     for spec in a.configs:
         name, files = spec.rsplit("=", 1)
