@@ -154,6 +154,11 @@ const keepPrevious = 3
 // On any error the live data is untouched. Callers of other methods wait
 // while the swap happens.
 func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
+	defer s.refreshSecrets() // whatever happened, the file may have changed
+	return s.restore(r)
+}
+
+func (s *Store) restore(r io.Reader) (info Info, previous string, err error) {
 	tmp, err := os.CreateTemp(s.dir, restoreTempPattern)
 	if err != nil {
 		return info, "", err

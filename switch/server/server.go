@@ -70,6 +70,9 @@ func New(cfg Config, st *store.Store, bus *event.Bus, log *slog.Logger) (*Server
 	if err != nil {
 		return nil, err
 	}
+	if err := st.LoadSecrets(); err != nil { // now, not on the first REGISTER
+		return nil, fmt.Errorf("load device secrets: %w", err)
+	}
 	authn := auth.New(auth.Config{Realm: realm, Secret: secret, Limits: cfg.AuthLimits, Algorithms: cfg.Digest})
 	reg := registrar.New(cfg.Registrar, authn, registrar.StoreDirectory{Store: st}, st, bus, log)
 	if err := reg.Load(); err != nil {
@@ -179,6 +182,9 @@ func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	tx.Respond(res)
 }
 
+// udpBuffer is the socket buffer size asked for the SIP UDP socket.
+const udpBuffer = 4 << 20
+
 // Listen opens UDP and TCP on the same address. With port 0 both get the
 // same free port.
 func (s *Server) Listen() error {
@@ -190,6 +196,13 @@ func (s *Server) Listen() error {
 		udp, err := net.ListenPacket("udp", s.cfg.Addr)
 		if err != nil {
 			return fmt.Errorf("listen sip udp %s: %w", s.cfg.Addr, err)
+		}
+		if uc, ok := udp.(*net.UDPConn); ok {
+			// A big receive buffer rides out bursts (every phone re-registering
+			// after a power cut) and pauses of the Go runtime without drops.
+			// Linux caps it at net.core.rmem_max.
+			uc.SetReadBuffer(udpBuffer)
+			uc.SetWriteBuffer(udpBuffer)
 		}
 		tcpAddr := net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
 		tcp, err := net.Listen("tcp", tcpAddr)
