@@ -8,7 +8,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-
 func addUser(t *testing.T, s *Store, ext, pw string) Device {
 	t.Helper()
 	d := Device{ID: ext, Ext: ext}
