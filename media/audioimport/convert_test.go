@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -286,5 +287,21 @@ func TestConvertMP3(t *testing.T) {
 				t.Errorf("half the file: 1 kHz holds %.1f%% of the power", 100*r)
 			}
 		})
+	}
+}
+
+// TestConvertDeclaredSizeCostsNothing: what a header declares is never
+// allocated; only what is there is.
+func TestConvertDeclaredSizeCostsNothing(t *testing.T) {
+	wav := withDataSize(makeWAV(wavSpec{rate: 48000, channels: 2, enc: "pcm16"}, tone{1000, 0.5, 100 * time.Millisecond}), 0xFFFFFFF0)
+	mp3Tag := append([]byte("ID3\x03\x00\x00\x7f\x7f\x7f\x70"), make([]byte, 1000)...) // a tag of 256 MiB
+	for name, in := range map[string][]byte{"wav": wav, "id3": mp3Tag} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		audioimport.Convert(bytes.NewReader(in), audioimport.Limits{})
+		runtime.ReadMemStats(&after)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+			t.Errorf("%s: %d bytes allocated for %d bytes of input", name, alloc, len(in))
+		}
 	}
 }

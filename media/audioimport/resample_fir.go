@@ -9,14 +9,16 @@ const (
 	passHz    = 3400
 	stopHz    = 4000
 	stopDB    = 65
-	maxPhases = 512 // filter phases kept for rates with no small ratio to 8 kHz
+	maxPhases = 128 // filter phases kept for rates with no small ratio to 8 kHz
 )
 
 // resampler low-passes and resamples a stream of mono samples at one rate to
 // outRate, keeping only the window of input the filter still needs. Output
 // sample n sits at input position n·m/l (l/m is outRate/inRate in lowest
 // terms); the filter row for that position's fraction is precomputed, so one
-// output sample costs one dot product of taps samples.
+// output sample costs one dot product of taps samples. A rate with no small
+// ratio to 8 kHz (l > maxPhases, e.g. 44101 Hz) gets maxPhases+1 rows and
+// interpolates linearly between the two nearest.
 type resampler struct {
 	l, m     int64
 	phases   int64
@@ -39,6 +41,10 @@ func newResampler(inRate, outRate int, outCap int) *resampler {
 	g := gcd(int64(inRate), int64(outRate))
 	r.l, r.m = int64(outRate)/g, int64(inRate)/g
 	r.phases = min(r.l, maxPhases)
+	rows := r.phases
+	if r.phases != r.l {
+		rows++ // the row for a fraction of 1, to interpolate towards
+	}
 
 	fs := float64(inRate)
 	dw := 2 * math.Pi * (stopHz - passHz) / fs
@@ -47,9 +53,9 @@ func newResampler(inRate, outRate int, outCap int) *resampler {
 	beta := 0.1102 * (stopDB - 8.7)
 	fc := (passHz + stopHz) / 2 / fs // cut-off in cycles per input sample
 	half := float64(r.taps) / 2
-	r.table = make([]float32, int(r.phases)*r.taps)
+	r.table = make([]float32, int(rows)*r.taps)
 	row := make([]float64, r.taps)
-	for p := range r.phases {
+	for p := range rows {
 		frac := float64(p) / float64(r.phases)
 		var sum float64
 		for j := range row {
@@ -96,22 +102,25 @@ func (r *resampler) drain() {
 		if base >= r.total {
 			break // past the end of the input: the rest comes with more input
 		}
-		p := rem
-		if r.phases != r.l {
-			p = (rem*r.phases + r.l/2) / r.l
-			if p == r.phases {
-				base, p = base+1, 0
-			}
-		}
 		first := base - left
 		if first+int64(r.taps) > end {
 			break
 		}
 		x := r.buf[first-r.bufStart:][:r.taps]
-		h := r.table[int(p)*r.taps:][:r.taps]
 		var acc float32
-		for j, c := range h {
-			acc += c * x[j]
+		if r.phases == r.l {
+			h := r.table[int(rem)*r.taps:][:r.taps]
+			for j, c := range h {
+				acc += c * x[j]
+			}
+		} else {
+			p := rem * r.phases / r.l
+			w := float32(rem*r.phases-p*r.l) / float32(r.l)
+			h0 := r.table[int(p)*r.taps:][:r.taps]
+			h1 := r.table[int(p+1)*r.taps:][:r.taps]
+			for j, c := range h0 {
+				acc += (c + w*(h1[j]-c)) * x[j]
+			}
 		}
 		r.out = append(r.out, acc)
 		r.n++
