@@ -31,7 +31,7 @@ test: vet build
 fuzz:
 	@for t in $$($(GO) test -list 'Fuzz.*' ./... | grep '^Fuzz'); do \
 	  pkg=$$(grep -rl "func $$t(" --include='*_test.go' . | head -1 | xargs dirname); \
-	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done
+	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s -fuzzminimizetime 5s $$pkg || exit 1; done
 
 # Benchmarks: SIPp load against the built binary plus Go micro-benchmarks; see docs/BENCHMARKS.md.
 bench: build
