@@ -127,7 +127,8 @@ sys.exit(1)
 EOF
 }
 
-# sweep NAME PID ADDR INF: one rate sweep, SIPp on CPU 0. A step that misses the criterion
+# sweep NAME PID ADDR INF: one rate sweep, SIPp on CPU 0 (on a port of its own choosing:
+# a port picked once for the whole sweep could be taken by another process meanwhile). A step that misses the criterion
 # (a failure, p99 >= P99_MS) or during which SIPp itself stalled is run once more, and the
 # second attempt counts: the machine is shared and noisy, a server at its limit misses
 # twice. The sweep stops after two steps in a row with a failure or p99 >= 2 x P99_MS.
@@ -138,7 +139,7 @@ sweep() {
 		--rates "$rates" --seconds "$step" --stop-p99 "$((2 * p99))" --good-p99 "$p99" --retry 1 --json "$out/$name.jsonl" \
 		--keep "$work/logs/$name" -- \
 		"$addr" -sf register_auth.xml -inf "$inf" -key expires 3600 \
-		-i 127.0.0.1 -p "$(free_port)" -recv_timeout 5000 -buff_size 4194304 \
+		-i 127.0.0.1 -recv_timeout 5000 -buff_size 4194304 \
 		-default_behaviors all,-bye) | tee "$out/$name.md"
 }
 
@@ -210,7 +211,7 @@ rss() {
 	start_switch "$mode" "$name"
 	for pass in 1 2; do # a second pass only if SIPp lost some (the machine stalled)
 		(cd "$work/sipp" && taskset -c 0 sipp "$sw_sip" -sf register_auth.xml -inf switchboard-users.csv \
-			-key expires 3600 -i 127.0.0.1 -p "$(free_port)" -m "$users" -r 1000 -recv_timeout 5000 \
+			-key expires 3600 -i 127.0.0.1 -m "$users" -r 1000 -recv_timeout 5000 \
 			-buff_size 4194304 -default_behaviors all,-bye -nostdin >/dev/null 2>&1) ||
 			log "$name: SIPp reported failed registrations in pass $pass"
 		n=$(registered "$sw_http")
