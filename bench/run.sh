@@ -9,7 +9,7 @@
 #    the highest rate with 0 failed registrations and rtd1 p99 < 20 ms counts; the
 #    summary gives every run and the median.
 # 2. Idle RSS of the switch (both cores, and one core) after all 10,000 users registered
-#    (1,000/s), read 5 s after the last one.
+#    (1,000/s), read 5 s and 30 s after the last one.
 # 3. Go benchmarks of the REGISTER path (-benchmem).
 #
 # Results go to bench/results/<UTC time>/ (summary.md, one table per sweep, raw JSON);
@@ -17,7 +17,8 @@
 # Needs: sipp (sip-tester), taskset, python3, 2+ CPUs; kamailio for the reference (skipped
 # with a message when ../shared/bench or kamailio is missing); go for the Go benchmarks.
 # Everything listens on 127.0.0.1 on free ports. Knobs (environment): RUNS=3,
-# RATES=3000,…, STEP_SECONDS=3, P99_MS=20, GOBENCH=1, REFERENCE=1, SHARED_BENCH=../shared/bench.
+# RATES=3000,…, STEP_SECONDS=3, P99_MS=20, SWEEP_BUDGET=360 (seconds for all sweeps; fewer
+# runs when the machine is slow), GOBENCH=1, REFERENCE=1, SHARED_BENCH=../shared/bench.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ shared=${SHARED_BENCH:-$repo/../shared/bench}
 runs=${RUNS:-3}
 rates=${RATES:-3000,6000,9000,11000,12000,13000,14000,15000,16000,17000,18000,20000}
 step=${STEP_SECONDS:-3}
+budget=${SWEEP_BUDGET:-360}
 p99=${P99_MS:-20}
 users=10000
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -125,7 +127,8 @@ sys.exit(1)
 EOF
 }
 
-# sweep NAME PID ADDR INF: one rate sweep, SIPp on CPU 0. A step that misses the criterion
+# sweep NAME PID ADDR INF: one rate sweep, SIPp on CPU 0 (on a port of its own choosing:
+# a port picked once for the whole sweep could be taken by another process meanwhile). A step that misses the criterion
 # (a failure, p99 >= P99_MS) or during which SIPp itself stalled is run once more, and the
 # second attempt counts: the machine is shared and noisy, a server at its limit misses
 # twice. The sweep stops after two steps in a row with a failure or p99 >= 2 x P99_MS.
@@ -136,7 +139,7 @@ sweep() {
 		--rates "$rates" --seconds "$step" --stop-p99 "$((2 * p99))" --good-p99 "$p99" --retry 1 --json "$out/$name.jsonl" \
 		--keep "$work/logs/$name" -- \
 		"$addr" -sf register_auth.xml -inf "$inf" -key expires 3600 \
-		-i 127.0.0.1 -p "$(free_port)" -recv_timeout 5000 -buff_size 4194304 \
+		-i 127.0.0.1 -recv_timeout 5000 -buff_size 4194304 \
 		-default_behaviors all,-bye) | tee "$out/$name.md"
 }
 
@@ -159,10 +162,21 @@ fi
 	echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- switchboard: $("$bin" version 2>/dev/null || echo unknown); sipp: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -1)"
 	[ -n "$kamailio_ok" ] && echo "- kamailio: $(kamailio -v 2>/dev/null | head -1)"
-	echo "- $users users; rates $rates; ${step} s a step; $runs runs; SIPp: register_auth.xml -key expires 3600 -recv_timeout 5000 -buff_size 4194304 -default_behaviors all,-bye, pinned to CPU 0"
+	echo "- $users users; rates $rates; ${step} s a step; up to $runs runs in ${budget} s; SIPp: register_auth.xml -key expires 3600 -recv_timeout 5000 -buff_size 4194304 -default_behaviors all,-bye, pinned to CPU 0"
 } >"$out/summary.md"
 
+# Runs are interleaved so that the machine's bad minutes hit every configuration. A run
+# starts only if, at the pace so far, it ends within SWEEP_BUDGET seconds.
+sweep_start=$SECONDS
+done_runs=0
 for run in $(seq "$runs"); do
+	if [ "$run" -gt 1 ]; then
+		per=$(((SECONDS - sweep_start) / (run - 1)))
+		if [ $((SECONDS - sweep_start + per)) -gt "$budget" ]; then
+			log "time budget (${budget}s for sweeps) reached: $((run - 1)) of $runs runs done"
+			break
+		fi
+	fi
 	start_switch 1core "switch-1core-$run"
 	sweep "switch-1core-$run" "$sw_pid" "$sw_sip" switchboard-users.csv
 	stop "$sw_pid"
@@ -184,30 +198,39 @@ for run in $(seq "$runs"); do
 		fi
 		stop "$k_pid"
 	fi
+	done_runs=$run
 done
 
 # --- idle RSS after all users registered once
+registered() {
+	python3 -c 'import sys,urllib.request; print([l.split()[1] for l in urllib.request.urlopen("http://"+sys.argv[1]+"/metrics").read().decode().splitlines() if l.startswith("switchboard_registered_devices ")][0])' "$1"
+}
+status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$2/status"; }
 rss() {
-	local mode=$1 name=rss-$1
+	local mode=$1 name=rss-$1 pass n=0
 	start_switch "$mode" "$name"
-	(cd "$work/sipp" && taskset -c 0 sipp "$sw_sip" -sf register_auth.xml -inf switchboard-users.csv \
-		-key expires 3600 -i 127.0.0.1 -p "$(free_port)" -m "$users" -r 1000 -recv_timeout 5000 \
-		-buff_size 4194304 -default_behaviors all,-bye -nostdin >/dev/null 2>&1) ||
-		log "$name: SIPp reported failed registrations"
-	local registered
-	registered=$(python3 -c 'import sys,urllib.request; print([l.split()[1] for l in urllib.request.urlopen("http://"+sys.argv[1]+"/metrics").read().decode().splitlines() if l.startswith("switchboard_registered_devices ")][0])' "$sw_http")
+	for pass in 1 2; do # a second pass only if SIPp lost some (the machine stalled)
+		(cd "$work/sipp" && taskset -c 0 sipp "$sw_sip" -sf register_auth.xml -inf switchboard-users.csv \
+			-key expires 3600 -i 127.0.0.1 -m "$users" -r 1000 -recv_timeout 5000 \
+			-buff_size 4194304 -default_behaviors all,-bye -nostdin >/dev/null 2>&1) ||
+			log "$name: SIPp reported failed registrations in pass $pass"
+		n=$(registered "$sw_http")
+		[ "$n" -ge "$users" ] && break
+	done
 	sleep 5
-	local rss anon file hwm
-	rss=$(awk '/^VmRSS/{print $2}' "/proc/$sw_pid/status")
-	anon=$(awk '/^RssAnon/{print $2}' "/proc/$sw_pid/status")
-	file=$(awk '/^RssFile/{print $2}' "/proc/$sw_pid/status")
-	hwm=$(awk '/^VmHWM/{print $2}' "/proc/$sw_pid/status")
-	echo "| $mode | $registered | **$((rss / 1024)) MB** ($rss kB) | $((anon / 1024)) MB | $((file / 1024)) MB | $((hwm / 1024)) MB |" >>"$work/rss.md"
+	local rss anon file rss30 hwm
+	rss=$(status_kb VmRSS "$sw_pid")
+	anon=$(status_kb RssAnon "$sw_pid")
+	file=$(status_kb RssFile "$sw_pid")
+	sleep 25
+	rss30=$(status_kb VmRSS "$sw_pid")
+	hwm=$(status_kb VmHWM "$sw_pid")
+	echo "| $mode | $n ($pass) | **$((rss / 1024)) MB** | $((anon / 1024)) MB | $((file / 1024)) MB | $((rss30 / 1024)) MB | $((hwm / 1024)) MB |" >>"$work/rss.md"
 	stop "$sw_pid"
 }
 log "idle RSS after registering all $users users"
-echo "| switch | devices registered | VmRSS after 5 s idle | of it RssAnon (heap, stacks) | RssFile (binary, mapped store) | VmHWM (peak) |" >"$work/rss.md"
-echo "|---|---|---|---|---|---|" >>"$work/rss.md"
+echo "| switch | devices registered (SIPp passes) | VmRSS 5 s after | of it RssAnon (heap, stacks) | RssFile (binary, mapped store) | VmRSS 30 s after | VmHWM (peak) |" >"$work/rss.md"
+echo "|---|---|---|---|---|---|---|" >>"$work/rss.md"
 rss 2cores
 rss 1core
 rss_table=$(cat "$work/rss.md")
@@ -227,12 +250,12 @@ fi
 
 configs=()
 join() { local IFS=,; echo "$*"; }
-files() { local f=() r; for r in $(seq "$runs"); do f+=("$out/$1-$r.jsonl"); done; join "${f[@]}"; }
+files() { local f=() r; for r in $(seq "$done_runs"); do f+=("$out/$1-$r.jsonl"); done; join "${f[@]}"; }
 configs+=("Switchboard, 1 core (taskset -c 1, GOMAXPROCS=1)=$(files switch-1core)")
 configs+=("Switchboard, 2 cores=$(files switch-2cores)")
 [ -n "$kamailio_ok" ] && configs+=("Kamailio (reference), 1 core (CPU=1, WITH_HTABLE_AUTH)=$(files kamailio-1core)")
 {
-	echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg); runs done: $done_runs of $runs; took $((SECONDS / 60)) min $((SECONDS % 60)) s"
 	echo
 	echo "## REGISTER with digest"
 	echo
