@@ -143,7 +143,7 @@ func (ep *Endpoint) Close() error {
 	}
 	err := errors.Join(ep.rtp.Close(), ep.rtcp.Close())
 	ep.wg.Wait()
-	ep.engine.release(ep.slot)
+	ep.engine.release(ep)
 	return err
 }
 
