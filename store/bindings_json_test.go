@@ -45,7 +45,7 @@ func FuzzBindingsJSON(f *testing.F) {
 			CSeq: cseq, UserAgent: ua, Instance: instance, Updated: at.Add(time.Minute)}}
 		want, err := json.Marshal(list)
 		if err != nil {
-			t.Skip(err)
+			return // outside what encoding/json itself can write: nothing to compare
 		}
 		got := appendBindingsJSON(nil, list)
 		if string(got) != string(want) {
