@@ -106,6 +106,9 @@ func validate(path string) (Info, error) {
 		if _, err = decodeAll[TimeFrame](tx, bucketTimeFrames); err != nil {
 			return err
 		}
+		if _, err = decodeAll[CallHandling](tx, bucketHandling); err != nil {
+			return err
+		}
 		_, err = decodeAll[json.RawMessage](tx, bucketSettings)
 		return err
 	})

@@ -24,6 +24,9 @@ const FileName = "switchboard.db"
 
 var (
 	ErrNotFound = errors.New("not found")
+	// ErrBadValue marks a record a caller tried to store that is not valid
+	// (a rule without a target, a PIN with letters); the message says why.
+	ErrBadValue = errors.New("invalid value")
 	ErrExists   = errors.New("already exists")
 	// ErrLocked means another process (usually a running `switchboard serve`) holds the file.
 	ErrLocked = errors.New("store is in use by another process")
