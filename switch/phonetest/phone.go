@@ -55,6 +55,7 @@ type Phone struct {
 	incoming chan *Call
 	dmu      sync.Mutex
 	dialogs  map[string]*Call
+	notify   notifyState
 }
 
 // New starts a phone listening on its own loopback port; it stops at test cleanup.
@@ -129,6 +130,7 @@ func Start(o Options) (*Phone, error) {
 	}
 	p.cli = cli
 	p.setupCalls()
+	p.setupNotify()
 	return p, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"switchboard/switch/auth"
 	"switchboard/switch/call"
 	"switchboard/switch/event"
+	"switchboard/switch/presence"
 	"switchboard/switch/registrar"
 )
 
@@ -49,6 +50,7 @@ type Server struct {
 	bus   *event.Bus
 	authn *auth.Authenticator
 	calls *call.Manager
+	pres  *presence.Service
 	udp   net.PacketConn
 	tcp   net.Listener
 	wg    sync.WaitGroup
@@ -195,7 +197,8 @@ func LANAddress() string {
 // options answers OPTIONS: phones and trunks use it as a keep-alive.
 func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"))
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE"))
+	res.AppendHeader(sip.NewHeader("Allow-Events", presence.EventMWI))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	tx.Respond(res)
 }
@@ -232,6 +235,9 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("listen sip tcp %s: %w", tcpAddr, err)
 		}
 		s.udp, s.tcp = udp, tcp
+		if err := s.startPresence(); err != nil {
+			return err
+		}
 		return s.startCalls()
 	}
 	return errors.New("no free port for SIP on both UDP and TCP")
@@ -251,6 +257,7 @@ func (s *Server) Serve(ctx context.Context) {
 		keepAlive = 25 * time.Second // below the 30 s many NAT routers keep a UDP mapping
 	}
 	regDone.Go(func() { s.keepAlive(regCtx, keepAlive) })
+	regDone.Go(func() { s.pres.Run(regCtx) })
 	s.wg.Go(func() { s.srv.ServeUDP(s.udp) })
 	s.wg.Go(func() { s.srv.ServeTCP(s.tcp) })
 	if err := WaitServing(s.ua, "udp", s.udp.LocalAddr().String()); err != nil {
@@ -261,6 +268,7 @@ func (s *Server) Serve(ctx context.Context) {
 	if s.calls != nil {
 		s.calls.Close() // hang up every call (BYE both sides) and write the records
 	}
+	s.pres.Close()
 	s.Close()
 	stopReg() // after the listeners: the last REGISTERs are in the final flush
 	regDone.Wait()
