@@ -22,6 +22,7 @@ import (
 	"switchboard/switch/event"
 	"switchboard/switch/presence"
 	"switchboard/switch/registrar"
+	"switchboard/switch/voicemail"
 )
 
 // Config says where the switch listens.
@@ -51,6 +52,7 @@ type Server struct {
 	authn *auth.Authenticator
 	calls *call.Manager
 	pres  *presence.Service
+	vm    *voicemail.Voicemail
 	udp   net.PacketConn
 	tcp   net.Listener
 	wg    sync.WaitGroup
@@ -238,6 +240,7 @@ func (s *Server) Listen() error {
 		if err := s.startPresence(); err != nil {
 			return err
 		}
+		s.startVoicemail()
 		return s.startCalls()
 	}
 	return errors.New("no free port for SIP on both UDP and TCP")
@@ -268,6 +271,7 @@ func (s *Server) Serve(ctx context.Context) {
 	if s.calls != nil {
 		s.calls.Close() // hang up every call (BYE both sides) and write the records
 	}
+	s.vm.Close() // after the calls; emails still in flight give up (their messages stay in the box)
 	s.pres.Close()
 	s.Close()
 	stopReg() // after the listeners: the last REGISTERs are in the final flush

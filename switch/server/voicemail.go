@@ -1,0 +1,15 @@
+package server
+
+import (
+	"switchboard/switch/voicemail"
+)
+
+// startVoicemail builds the voicemail applications on the store, telling
+// presence about every change of a box. The call side runs them on a
+// caller's leg: Voicemail().Deposit, Access, RecordGreeting.
+func (s *Server) startVoicemail() {
+	s.vm = voicemail.New(voicemail.Deps{Store: s.st, MWI: s.pres, Log: s.log}, voicemail.Config{})
+}
+
+// Voicemail is the voicemail system (deposit, the *97/*98 menu, *11 greeting).
+func (s *Server) Voicemail() *voicemail.Voicemail { return s.vm }
