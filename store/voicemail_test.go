@@ -390,3 +390,49 @@ func TestValidateChecksVoicemail(t *testing.T) {
 		})
 	}
 }
+
+func TestSMTPSettings(t *testing.T) {
+	s := openTest(t)
+	if _, err := s.SMTP(); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unset: %v", err)
+	}
+	good := SMTPSettings{Host: "mail.example.com", Username: "pbx", Password: "pw", From: "pbx@example.com"}
+	if err := s.PutSMTP(good); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SMTP(); err != nil || got != good {
+		t.Fatalf("stored %+v, %v", got, err)
+	}
+	if good.Addr() != "mail.example.com:587" {
+		t.Fatalf("addr %s", good.Addr())
+	}
+	if a := (SMTPSettings{Host: "::1", TLS: TLSImplicit}).Addr(); a != "[::1]:465" {
+		t.Fatalf("addr %s", a)
+	}
+	for name, bad := range map[string]SMTPSettings{
+		"no host":          {From: "a@b.com"},
+		"host with space":  {Host: "a b", From: "a@b.com"},
+		"bad port":         {Host: "h", Port: 70000, From: "a@b.com"},
+		"no from":          {Host: "h"},
+		"bad from":         {Host: "h", From: "pbx"},
+		"header injection": {Host: "h", From: "a@b.com\r\nBcc: x@y.com"},
+		"password no user": {Host: "h", From: "a@b.com", Password: "x"},
+		"line break":       {Host: "h", From: "a@b.com", Username: "u\r\n", Password: "x"},
+		"tls mode":         {Host: "h", From: "a@b.com", TLS: "maybe"},
+	} {
+		if err := s.PutSMTP(bad); !errors.Is(err, ErrBadValue) {
+			t.Errorf("%s: err = %v, want ErrBadValue", name, err)
+		}
+	}
+	if got, _ := s.SMTP(); got != good {
+		t.Fatal("a refused setting was stored")
+	}
+	for in, want := range map[string]TLSMode{"auto": TLSAuto, "": TLSAuto, "Require": TLSRequire, "off": TLSOff, "implicit": TLSImplicit} {
+		if m, err := ParseTLSMode(in); err != nil || m != want {
+			t.Errorf("ParseTLSMode(%q) = %q, %v", in, m, err)
+		}
+	}
+	if _, err := ParseTLSMode("ssl"); !errors.Is(err, ErrBadValue) {
+		t.Errorf("ParseTLSMode(ssl): %v", err)
+	}
+}

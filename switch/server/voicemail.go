@@ -5,10 +5,12 @@ import (
 )
 
 // startVoicemail builds the voicemail applications on the store, telling
-// presence about every change of a box. The call side runs them on a
+// presence about every change of a box and emailing messages through the
+// SMTP server in the store's settings. The call side runs them on a
 // caller's leg: Voicemail().Deposit, Access, RecordGreeting.
 func (s *Server) startVoicemail() {
-	s.vm = voicemail.New(voicemail.Deps{Store: s.st, MWI: s.pres, Log: s.log}, voicemail.Config{})
+	s.vm = voicemail.New(voicemail.Deps{Store: s.st, MWI: s.pres,
+		Mail: &voicemail.SMTP{Settings: s.st}, Log: s.log}, voicemail.Config{})
 }
 
 // Voicemail is the voicemail system (deposit, the *97/*98 menu, *11 greeting).
