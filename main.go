@@ -92,7 +92,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { sw.Serve(ctx) })
 	wg.Go(func() {
-		if err := control.Serve(ctx, ctl, &control.Local{Store: st, Reg: sw.Registrar()}, log); err != nil {
+		if err := control.Serve(ctx, ctl, &control.Local{Store: st, Reg: sw.Registrar(), MWI: sw.Presence()}, log); err != nil {
 			log.Error("control socket", "err", err)
 		}
 	})

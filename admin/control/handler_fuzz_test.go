@@ -31,6 +31,8 @@ var jsonRoutes = []struct{ method, path string }{
 	{"POST", "/v1/users/import"},
 	{"PATCH", "/v1/users/200"},
 	{"POST", "/v1/devices"},
+	{"PATCH", "/v1/voicemail/200"},
+	{"PATCH", "/v1/smtp"},
 }
 
 // FuzzControlJSON sends every JSON body to every control request that reads

@@ -19,10 +19,12 @@ type Registrations interface {
 	Remove(device string)
 }
 
-// Local runs Ops directly on an open store. Reg is nil when no switch runs.
+// Local runs Ops directly on an open store. Reg and MWI are nil when no
+// switch runs.
 type Local struct {
 	Store *store.Store
 	Reg   Registrations
+	MWI   MWI
 }
 
 var _ Ops = (*Local)(nil)

@@ -34,6 +34,7 @@ type Ops interface {
 	Backup(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 	Restore(ctx context.Context, r io.Reader, size int64) (RestoreResult, error)
 	ListCalls(ctx context.Context, since time.Time, limit int) ([]store.CallRecord, error)
+	VoicemailOps
 }
 
 // UserSpec describes a user to create. Empty passwords are generated
