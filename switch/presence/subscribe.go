@@ -119,20 +119,20 @@ func (s *Service) subscribe(req *sip.Request) *reply {
 	if err != nil {
 		return answer(req, 400, "Bad Request")
 	}
-	device, ok, silent := s.authenticate(req)
+	device, refusal, silent := s.authenticate(req)
 	if silent {
 		return nil
 	}
-	if !ok {
-		return &reply{response: device.challenge}
+	if refusal != nil {
+		return &reply{response: refusal}
 	}
 	if req.To().Params.Has("tag") {
-		return s.refresh(req, device.id, expires)
+		return s.refresh(req, device, expires)
 	}
 	if !acceptsMWI(req) {
 		return answer(req, 406, "Not Acceptable")
 	}
-	ext, ok := s.authorize(device.id, req.Recipient.User)
+	ext, ok := s.authorize(device, req.Recipient.User)
 	if !ok {
 		return answer(req, 403, "Forbidden")
 	}
@@ -148,7 +148,7 @@ func (s *Service) subscribe(req *sip.Request) *reply {
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	res.AppendHeader(s.contact(req.Transport()))
 	localTag, _ := res.To().Params.Get("tag")
-	sub := s.newSubscription(req, device.id, ext, echo, localTag)
+	sub := s.newSubscription(req, device, ext, echo, localTag)
 	now := s.cfg.Now()
 	sub.created = now
 	if expires == 0 {
@@ -158,32 +158,28 @@ func (s *Service) subscribe(req *sip.Request) *reply {
 	}
 	sub.expires = now.Add(time.Duration(expires) * time.Second)
 	s.add(sub)
-	s.log.Debug("subscribed", "event", pkg, "device", device.id, "ext", ext, "expires", expires)
+	s.log.Debug("subscribed", "event", pkg, "device", device, "ext", ext, "expires", expires)
 	return &reply{response: res, after: func() { s.kick(sub) }}
 }
 
-type authResult struct {
-	id        string
-	challenge *sip.Response
-}
-
 // authenticate checks the digest credentials of req (401 challenge, like
-// REGISTER; a Proxy-Authorization is accepted too).
-func (s *Service) authenticate(req *sip.Request) (d authResult, ok, silent bool) {
+// REGISTER; a Proxy-Authorization is accepted too). It returns the device,
+// or the answer that refuses the request, or silent for a blocked source.
+func (s *Service) authenticate(req *sip.Request) (device string, refusal *sip.Response, silent bool) {
 	proxy := req.GetHeader("Authorization") == nil && req.GetHeader("Proxy-Authorization") != nil
 	r := s.deps.Auth.Verify(req, proxy, s.deps.Credentials.DeviceSecrets)
 	switch r.Outcome {
 	case auth.OK:
-		return authResult{id: r.User}, true, false
+		return r.User, nil, false
 	case auth.Challenge, auth.Stale:
-		return authResult{challenge: s.deps.Auth.Challenge(req, proxy, r.Outcome == auth.Stale)}, false, false
+		return "", s.deps.Auth.Challenge(req, proxy, r.Outcome == auth.Stale), false
 	case auth.Forbidden:
 		if r.Delay > 0 {
 			time.Sleep(min(r.Delay, 2*time.Second))
 		}
-		return authResult{challenge: sip.NewResponseFromRequest(req, 403, "Forbidden", nil)}, false, false
+		return "", sip.NewResponseFromRequest(req, 403, "Forbidden", nil), false
 	}
-	return authResult{}, false, true // blocked
+	return "", nil, true // blocked: drop silently
 }
 
 // authorize maps the watched resource (the Request-URI's user: an
@@ -243,8 +239,7 @@ func (s *Service) newSubscription(req *sip.Request, device, ext, echo, localTag 
 // retarget notes where the subscriber is now: its Contact, and the address
 // and transport its request came from.
 func (s *Service) retarget(sub *subscription, req *sip.Request) {
-	sub.target = req.Recipient // fallback: no Contact
-	sub.target.User = sub.remote.Address.User
+	sub.target = sub.remote.Address // no Contact (RFC 6665 requires one): the subscriber's address
 	if c := req.Contact(); c != nil {
 		sub.target = c.Address
 	}
