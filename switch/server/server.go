@@ -125,6 +125,18 @@ func (s *Server) startCalls() error {
 		}
 		return sip.ContactHeader{Address: u}
 	}
+	if s.cfg.Calls.Routing.Location == nil {
+		var tz string
+		if err := s.st.Setting(store.TimeZoneKey, &tz); err == nil && tz != "" {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return fmt.Errorf("time zone setting %q: %w", tz, err)
+			}
+			s.cfg.Calls.Routing.Location = loc
+		} else {
+			s.cfg.Calls.Routing.Location = time.Local
+		}
+	}
 	s.calls = call.New(s.cfg.Calls, call.Deps{
 		Auth:        s.authn,
 		Credentials: registrar.StoreDirectory{Store: s.st},
@@ -132,6 +144,7 @@ func (s *Server) startCalls() error {
 		Directory:   s.st,
 		Media:       s.cfg.Media,
 		Records:     s.st,
+		Handling:    s.st,
 		Bus:         s.bus,
 		Log:         s.log,
 		UDP:         &sipgo.DialogUA{Client: udpCli, ContactHDR: contact(""), RewriteContact: true},
