@@ -54,12 +54,16 @@ type Call struct {
 // SetBehavior sets how the phone treats incoming calls from now on.
 func (p *Phone) SetBehavior(b Behavior) { p.behavior.Store(&b) }
 
-// Incoming delivers each call offered to this phone, once it is answered
-// (or, for a silent phone, as soon as it rings).
+// Incoming delivers each call offered to this phone once it is answered.
 func (p *Phone) Incoming() <-chan *Call { return p.incoming }
+
+// Offers delivers every new INVITE the phone receives, whether it answers
+// or not (to check who rang and what they were shown).
+func (p *Phone) Offers() <-chan *sip.Request { return p.offers }
 
 func (p *Phone) setupCalls() {
 	p.incoming = make(chan *Call, 16)
+	p.offers = make(chan *sip.Request, 16)
 	p.dialogs = map[string]*Call{}
 	p.SetBehavior(Behavior{})
 	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.Contact()}, RewriteContact: true}
@@ -185,6 +189,10 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
+	}
+	select {
+	case p.offers <- req:
+	default:
 	}
 	b := *p.behavior.Load()
 	d, err := p.dua.ReadInvite(req, tx)

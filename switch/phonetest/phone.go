@@ -53,6 +53,7 @@ type Phone struct {
 	dua      *sipgo.DialogUA
 	behavior atomic.Pointer[Behavior]
 	incoming chan *Call
+	offers   chan *sip.Request // every new INVITE, answered or not
 	dmu      sync.Mutex
 	dialogs  map[string]*Call
 }
