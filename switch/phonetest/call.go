@@ -285,6 +285,25 @@ func (c *Call) Update(ctx context.Context) (*sip.Response, error) {
 	return c.client.Do(ctx, sip.NewRequest(sip.UPDATE, c.client.InviteResponse.Contact().Address))
 }
 
+// SendInfoDigit presses a key the way older desk phones do: a SIP INFO
+// with application/dtmf-relay instead of an RFC 4733 event.
+func (c *Call) SendInfoDigit(ctx context.Context, digit byte) error {
+	if c.client == nil {
+		return errors.New("INFO from the called side is not supported by phonetest")
+	}
+	req := sip.NewRequest(sip.INFO, c.client.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/dtmf-relay"))
+	req.SetBody([]byte("Signal=" + string(digit) + "\r\nDuration=160\r\n"))
+	res, err := c.client.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("INFO answered %d %s", res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
 // Done is closed when the call has ended (either side hung up).
 func (c *Call) Done() <-chan struct{} { return c.dialog().Context().Done() }
 

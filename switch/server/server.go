@@ -35,7 +35,8 @@ type Config struct {
 	// Default: the SIP listen host, or the first LAN address when that is 0.0.0.0.
 	AdvertiseIP string
 	Calls       call.Config
-	Media       *media.Engine // nil: no calls, registrar only
+	Media       *media.Engine  // nil: no calls, registrar only
+	Voicemail   call.Voicemail // replaces the voicemail applications (tests)
 }
 
 // Server is the running SIP side of the switch.
@@ -145,6 +146,7 @@ func (s *Server) startCalls() error {
 		Media:       s.cfg.Media,
 		Records:     s.st,
 		Handling:    s.st,
+		Voicemail:   s.cfg.Voicemail,
 		Bus:         s.bus,
 		Log:         s.log,
 		UDP:         &sipgo.DialogUA{Client: udpCli, ContactHDR: contact(""), RewriteContact: true},
