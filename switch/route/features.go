@@ -20,6 +20,10 @@ const (
 	ForwardOff     Code = "forward_off"
 )
 
+// FeatureCodesKey is the store setting holding the organisation's feature
+// codes (a JSON object code → feature); unset means DefaultFeatures.
+const FeatureCodesKey = "feature_codes"
+
 // DefaultFeatures are the codes a new switch answers to (the usual ones of
 // desk phones and other PBXs).
 var DefaultFeatures = map[string]Code{

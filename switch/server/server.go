@@ -21,6 +21,7 @@ import (
 	"switchboard/switch/call"
 	"switchboard/switch/event"
 	"switchboard/switch/registrar"
+	"switchboard/switch/route"
 )
 
 // Config says where the switch listens.
@@ -136,6 +137,15 @@ func (s *Server) startCalls() error {
 			s.cfg.Calls.Routing.Location = loc
 		} else {
 			s.cfg.Calls.Routing.Location = time.Local
+		}
+	}
+	if s.cfg.Calls.Routing.Features == nil {
+		var codes map[string]route.Code
+		if err := s.st.Setting(route.FeatureCodesKey, &codes); err == nil {
+			if err := route.CheckFeatures(codes); err != nil {
+				return fmt.Errorf("feature codes setting: %w", err)
+			}
+			s.cfg.Calls.Routing.Features = codes
 		}
 	}
 	s.calls = call.New(s.cfg.Calls, call.Deps{
