@@ -1,6 +1,7 @@
 package call_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"switchboard/media"
+	"switchboard/media/tonetest"
 	"switchboard/store"
 	"switchboard/switch/call"
 	"switchboard/switch/phonetest"
@@ -157,9 +160,21 @@ func TestRuleForwardToSIPAddressAndOutsideNumber(t *testing.T) {
 // "Disconnect with a message" never rings; the caller hears the message
 // and gets 480.
 func TestRuleDisconnect(t *testing.T) {
-	o := newOffice(t, call.Config{})
+	msg := tonetest.Generate(700, 400, media.PCMU)
+	o := newOffice(t, call.Config{NotAvailable: bytes.Join(msg, nil)})
 	o.setRules(t, "201", store.AnsweringRule{Name: "closed", First: step(store.ActDisconnect, "", 0)})
-	dialFails(t, o.alice, "201", 480)
+	_, err := o.alice.Dial(ctx(t), "201")
+	var e *sipgo.ErrDialogResponse
+	if !errors.As(err, &e) || e.Res.StatusCode != 480 {
+		t.Fatalf("dial = %v, want 480", err)
+	}
+	var early *phonetest.FailedDial
+	if !errors.As(err, &early) {
+		t.Fatal("no early media before the 480")
+	}
+	if err := tonetest.Check(early.EarlyMedia, media.PCMU, 700); err != nil {
+		t.Errorf("the caller did not hear the not-available message: %v", err)
+	}
 	notOffered(t, o.bob, "bob's phone")
 	if rec := o.lastCall(t); rec.Disposition != store.Missed {
 		t.Fatalf("record = %+v", rec)

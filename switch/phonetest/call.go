@@ -167,8 +167,17 @@ func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*C
 		return nil, err
 	}
 	c.client = d
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: p.opts.User, Password: p.opts.Password}); err != nil {
+	early := func(r *sip.Response) error {
+		if r.StatusCode == 183 && len(r.Body()) > 0 {
+			c.setRemote(r.Body()) // early media: what the phone hears before an answer
+		}
+		return nil
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: p.opts.User, Password: p.opts.Password, OnResponse: early}); err != nil {
 		d.Close()
+		if heard := c.Received(); len(heard) > 0 {
+			return nil, &FailedDial{Err: err, EarlyMedia: heard}
+		}
 		return nil, err
 	}
 	if err := c.setRemote(d.InviteResponse.Body()); err != nil {
@@ -180,6 +189,16 @@ func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*C
 	}
 	return c, nil
 }
+
+// FailedDial is a call that was not answered after early media played
+// (a "not available" message in a 183); it unwraps to the SIP failure.
+type FailedDial struct {
+	Err        error
+	EarlyMedia [][]byte // audio payloads heard before the failure
+}
+
+func (e *FailedDial) Error() string { return e.Err.Error() }
+func (e *FailedDial) Unwrap() error { return e.Err }
 
 func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
