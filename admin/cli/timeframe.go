@@ -380,12 +380,9 @@ func formatDays(days []int) string {
 		for j+1 < 7 && on[j+1] {
 			j++
 		}
-		switch {
-		case j == i:
+		if j == i {
 			parts = append(parts, dayNames[i].name[:3])
-		case j == i+1:
-			parts = append(parts, dayNames[i].name[:3], dayNames[j].name[:3])
-		default:
+		} else {
 			parts = append(parts, dayNames[i].name[:3]+"-"+dayNames[j].name[:3])
 		}
 		i = j + 1
