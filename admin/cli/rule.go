@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,7 +68,8 @@ func printHandling(w io.Writer, v control.HandlingView, at bool) error {
 		fmt.Fprintln(w, "Answering rules: none (calls ring the user's phones for 30s, then go to voicemail)")
 	} else {
 		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		var table bytes.Buffer
+		tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "#\tRULE\tTIME FRAME\tFIRST DO THIS\tIF NO ANSWER\t")
 		for _, r := range v.Rules {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Name, frameLabel(r), describeStep(r.First),
@@ -75,6 +77,9 @@ func printHandling(w io.Writer, v control.HandlingView, at bool) error {
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+			fmt.Fprintln(w, strings.TrimRight(line, " ")) // the empty last column pads the others
 		}
 		if v.Active == 0 && v.Override == "" {
 			fmt.Fprintln(w, "No rule matches at this time: the default applies.")
