@@ -357,7 +357,7 @@ func TestRuleCommandsThroughServer(t *testing.T) {
 		return stdout + stderr
 	}
 	run(0, "user", "add", "--ext", "200", "--name", "Alice Smith")
-	if out := run(0, "timezone", "UTC"); !strings.Contains(out, "after a restart") {
+	if out := run(0, "timezone", "UTC"); !strings.Contains(out, "time zone set to UTC") {
 		t.Fatalf("timezone on a running server: %s", out)
 	}
 	run(0, "timeframe", "add", "--name", "Nights", "--weekly", "daily 20:00-08:00")

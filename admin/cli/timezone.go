@@ -15,7 +15,7 @@ func newTimeZoneCmd(g *globals) *cobra.Command {
 		Long: "Show or set the office's time zone, an IANA name such as Europe/Berlin,\n" +
 			"America/New_York or UTC. Time frames (\"mon-fri 09:00-17:00\") are read on the office's\n" +
 			"wall clock in this zone, across daylight-saving changes. Unset, the machine's own time\n" +
-			"zone applies. A running server reads it when it starts: restart it to apply a change.",
+			"zone applies. A running server uses a new zone from the next call on.",
 		Example: "  switchboard timezone\n  switchboard timezone Europe/Berlin",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,9 +47,6 @@ func newTimeZoneCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "not set: the machine's time zone applies (now %s)\n", now)
 			default:
 				fmt.Fprintf(w, "%s (now %s)\n", v.Zone, now)
-			}
-			if v.Restart {
-				fmt.Fprintln(w, "the running server routes calls in the new zone after a restart")
 			}
 			return nil
 		},

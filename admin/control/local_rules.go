@@ -458,6 +458,5 @@ func (l *Local) SetTimeZone(ctx context.Context, zone string) (TimeZoneView, err
 		return TimeZoneView{}, err
 	}
 	v, err := l.TimeZone(ctx)
-	v.Restart = l.Reg != nil
 	return v, err
 }

@@ -77,9 +77,6 @@ type TimeZoneView struct {
 	// Effective is the zone in use: Zone, or the machine's ("Local").
 	Effective string    `json:"effective"`
 	Now       time.Time `json:"now"` // the time there now
-	// Restart is set when a running server has to be restarted to use a
-	// changed zone for calls (it reads the zone when it starts).
-	Restart bool `json:"restart,omitempty"`
 }
 
 // Ordinary limits of what people type.

@@ -127,18 +127,6 @@ func (s *Server) startCalls() error {
 		}
 		return sip.ContactHeader{Address: u}
 	}
-	if s.cfg.Calls.Routing.Location == nil {
-		var tz string
-		if err := s.st.Setting(store.TimeZoneKey, &tz); err == nil && tz != "" {
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				return fmt.Errorf("time zone setting %q: %w", tz, err)
-			}
-			s.cfg.Calls.Routing.Location = loc
-		} else {
-			s.cfg.Calls.Routing.Location = time.Local
-		}
-	}
 	if s.cfg.Calls.Routing.Features == nil {
 		var codes map[string]route.Code
 		if err := s.st.Setting(route.FeatureCodesKey, &codes); err == nil {
