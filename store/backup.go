@@ -115,6 +115,9 @@ func validate(path string) (Info, error) {
 		if err = decodeNested[VoiceMessage](tx, bucketMessages); err != nil {
 			return err
 		}
+		if _, err = decodeAll[Session](tx, bucketSessions); err != nil {
+			return err
+		}
 		_, err = decodeAll[json.RawMessage](tx, bucketSettings)
 		return err
 	})

@@ -112,7 +112,8 @@ func Handler(ops Ops, log *slog.Logger) http.Handler {
 		out, err := ops.Restore(r.Context(), r.Body, r.ContentLength)
 		return reply(w, out, err)
 	})
-	voicemailRoutes(ops, h)
+	handleRules(h, ops)     // answering rules, DND, forwarding, time frames, time zone
+	voicemailRoutes(ops, h) // mailboxes, messages, SMTP
 	return mux
 }
 

@@ -22,6 +22,7 @@ import (
 	"switchboard/switch/event"
 	"switchboard/switch/presence"
 	"switchboard/switch/registrar"
+	"switchboard/switch/route"
 	"switchboard/switch/voicemail"
 )
 
@@ -37,7 +38,12 @@ type Config struct {
 	// Default: the SIP listen host, or the first LAN address when that is 0.0.0.0.
 	AdvertiseIP string
 	Calls       call.Config
-	Media       *media.Engine // nil: no calls, registrar only
+	Media       *media.Engine  // nil: no calls, registrar only
+	Voicemail   call.Voicemail // replaces the voicemail applications (tests)
+	// BuiltinVoicemail lets calls reach the switch's own voicemail
+	// (Server.Voicemail) when Voicemail is nil; serve sets it. Without
+	// either, calls have no voicemail (a call nobody answers gets 480).
+	BuiltinVoicemail bool
 }
 
 // Server is the running SIP side of the switch.
@@ -129,6 +135,15 @@ func (s *Server) startCalls() error {
 		}
 		return sip.ContactHeader{Address: u}
 	}
+	if s.cfg.Calls.Routing.Features == nil {
+		var codes map[string]route.Code
+		if err := s.st.Setting(route.FeatureCodesKey, &codes); err == nil {
+			if err := route.CheckFeatures(codes); err != nil {
+				return fmt.Errorf("feature codes setting: %w", err)
+			}
+			s.cfg.Calls.Routing.Features = codes
+		}
+	}
 	s.calls = call.New(s.cfg.Calls, call.Deps{
 		Auth:        s.authn,
 		Credentials: registrar.StoreDirectory{Store: s.st},
@@ -136,6 +151,8 @@ func (s *Server) startCalls() error {
 		Directory:   s.st,
 		Media:       s.cfg.Media,
 		Records:     s.st,
+		Handling:    s.st,
+		Voicemail:   s.voicemailApps(),
 		Bus:         s.bus,
 		Log:         s.log,
 		UDP:         &sipgo.DialogUA{Client: udpCli, ContactHDR: contact(""), RewriteContact: true},

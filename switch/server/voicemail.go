@@ -1,8 +1,11 @@
 package server
 
 import (
+	"switchboard/switch/call"
 	"switchboard/switch/voicemail"
 )
+
+var _ call.Voicemail = (*voicemail.Voicemail)(nil)
 
 // startVoicemail builds the voicemail applications on the store, telling
 // presence about every change of a box and emailing messages through the
@@ -15,3 +18,15 @@ func (s *Server) startVoicemail() {
 
 // Voicemail is the voicemail system (deposit, the *97/*98 menu, *11 greeting).
 func (s *Server) Voicemail() *voicemail.Voicemail { return s.vm }
+
+// voicemailApps is what calls run for voicemail: Config.Voicemail when a
+// test replaces it, else the switch's own when BuiltinVoicemail, else none.
+func (s *Server) voicemailApps() call.Voicemail {
+	switch {
+	case s.cfg.Voicemail != nil:
+		return s.cfg.Voicemail
+	case s.cfg.BuiltinVoicemail:
+		return s.vm
+	}
+	return nil // a nil interface, not a nil *Voicemail
+}
