@@ -29,6 +29,7 @@ func (v *Voicemail) Access(ctx context.Context, s ivr.Session, ext string, needP
 }
 
 func (v *Voicemail) access(ctx context.Context, s ivr.Session, ext string, needPIN bool) error {
+	var pressed byte // a key pressed during the no-PIN notice counts in the main menu
 	if needPIN {
 		box, ok, err := v.login(ctx, s, ext)
 		if err != nil || !ok {
@@ -45,12 +46,12 @@ func (v *Voicemail) access(ctx context.Context, s ivr.Session, ext string, needP
 			return err
 		}
 		if !box.HasPIN() {
-			if _, err := s.Play(ctx, true, clip("vm_no_pin")); err != nil {
+			if pressed, err = s.Play(ctx, true, clip("vm_no_pin")); err != nil {
 				return err
 			}
 		}
 	}
-	err := v.mainMenu(ctx, s, ext)
+	err := v.mainMenu(ctx, s, ext, pressed)
 	if errors.Is(err, errLeave) {
 		return v.bye(ctx, s, false)
 	}
@@ -142,17 +143,20 @@ func (v *Voicemail) invalid(ctx context.Context, s ivr.Session) error {
 }
 
 // mainMenu: "you have N new messages and M saved messages", then 1 listen,
-// 0 options, # or * leave.
-func (v *Voicemail) mainMenu(ctx context.Context, s ivr.Session, ext string) error {
+// 0 options, # or * leave. pressed is a key already pressed (0: none).
+func (v *Voicemail) mainMenu(ctx context.Context, s ivr.Session, ext string, pressed byte) error {
 	msgs, err := v.Store.Messages(ext)
 	if err != nil {
 		return err
 	}
 	menu := append(countClips(msgs), clip("vm_main_menu"))
 	for {
-		d, err := v.choose(ctx, s, menu...)
-		if err != nil {
-			return err
+		d := pressed
+		pressed = 0
+		if d == 0 {
+			if d, err = v.choose(ctx, s, menu...); err != nil {
+				return err
+			}
 		}
 		switch d {
 		case '1':

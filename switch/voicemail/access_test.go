@@ -358,3 +358,12 @@ func FuzzMenus(f *testing.F) {
 		}
 	})
 }
+
+func TestKeyDuringNoPINNotice(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.message(t, "201", 4, false)
+	s := newSession(t, "!1 #")
+	s.nameMessages(4)
+	noErr(t, e.vm.Access(t.Context(), s, "201", false))
+	checkPlayed(t, s, "vm_no_pin!", "vm_first_message", msgName(4), "vm_message_menu", "goodbye")
+}
