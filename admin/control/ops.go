@@ -34,6 +34,11 @@ type Ops interface {
 	Backup(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 	Restore(ctx context.Context, r io.Reader, size int64) (RestoreResult, error)
 	ListCalls(ctx context.Context, since time.Time, limit int) ([]store.CallRecord, error)
+	// Music on hold (music.go).
+	SetMusic(ctx context.Context, up MusicUpload) (MusicView, error)
+	ResetMusic(ctx context.Context) (MusicView, error)
+	ShowMusic(ctx context.Context) (MusicView, error)
+	MusicAudio(ctx context.Context, part string) ([]byte, error)
 }
 
 // UserSpec describes a user to create. Empty passwords are generated
