@@ -259,11 +259,22 @@ func TestMusicGoesLive(t *testing.T) {
 		t.Fatal("startup did not load the stored music and intro")
 	}
 
+	var backup bytes.Buffer
+	if _, err := client.Backup(ctx(t), &backup, nil); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := client.ResetMusic(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if m, i, _ := live.get(); m != nil || i != nil {
 		t.Fatal("reset did not give the switch its default back")
+	}
+	// A restore plays the backup's music at once.
+	if _, err := client.Restore(ctx(t), &backup, int64(backup.Len())); err != nil {
+		t.Fatal(err)
+	}
+	if m2, i2, _ := live.get(); !bytes.Equal(m2, m) || !bytes.Equal(i2, i) {
+		t.Fatal("the restored music is not what the switch plays")
 	}
 }
 
