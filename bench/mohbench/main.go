@@ -35,9 +35,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,8 +55,21 @@ func main() {
 	warmup := flag.Float64("warmup", 2, "seconds of load before each window")
 	childCPU := flag.String("child-cpu", "", "taskset CPU list for the sink and sender processes (e.g. 0); empty: no pinning")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	floor := flag.Int("floor", 2000, "also measure N plain UDP sockets sending the same packets with no media code (the kernel's share); 0: not")
 	ports := flag.String("ports", "", "sender: comma-separated endpoint ports on 127.0.0.1")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measurements to this file")
 	flag.Parse()
+	if *cpuProfile != "" && *role == "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mohbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	var err error
 	switch *role {
@@ -63,12 +78,13 @@ func main() {
 	case "send":
 		err = runSender(*ports)
 	case "":
-		err = runBench(*listeners, *recorders, time.Duration(*seconds*float64(time.Second)),
+		err = runBench(*listeners, *recorders, *floor, time.Duration(*seconds*float64(time.Second)),
 			time.Duration(*warmup*float64(time.Second)), *childCPU, *jsonOut)
 	default:
 		err = fmt.Errorf("unknown role %q", *role)
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "mohbench:", err)
 		os.Exit(1)
 	}
@@ -95,7 +111,7 @@ type Result struct {
 	LoadAfter    string  `json:"load_after"`
 }
 
-func runBench(listeners, recorders string, window, warmup time.Duration, childCPU, jsonOut string) error {
+func runBench(listeners, recorders string, floor int, window, warmup time.Duration, childCPU, jsonOut string) error {
 	ls, err := parseList(listeners)
 	if err != nil {
 		return fmt.Errorf("-listeners: %w", err)
@@ -117,6 +133,14 @@ func runBench(listeners, recorders string, window, warmup time.Duration, childCP
 		}
 		results = append(results, r)
 		fmt.Fprintf(os.Stderr, "mohbench: %d listeners: %.1f %% of a core\n", n, r.CPUPercent)
+	}
+	if floor > 0 {
+		r, err := benchRawSend(floor, window, warmup, childCPU)
+		if err != nil {
+			return fmt.Errorf("%d plain sockets: %w", floor, err)
+		}
+		results = append(results, r)
+		fmt.Fprintf(os.Stderr, "mohbench: %d plain sockets: %.1f %% of a core\n", floor, r.CPUPercent)
 	}
 	for _, n := range rs {
 		r, err := benchRecorders(eng, n, window, warmup, childCPU)
@@ -230,6 +254,88 @@ func benchListeners(eng *media.Engine, n int, d, warmup time.Duration, childCPU 
 	r.MinLegPPS = float64(s.MinPerSource) / s.Seconds
 	if s.Sources < n {
 		r.MinLegPPS = 0 // a leg the sink never heard
+	}
+	r.VoicedShare = float64(s.Voiced) / float64(max(s.Sampled, 1))
+	return r, nil
+}
+
+// benchRawSend is the floor under the listeners: n plain UDP sockets, each
+// sending one packet of the same size to the sink every 20 ms from one
+// goroutine, with no media code at all. What it costs is the system calls
+// (and, on loopback, the kernel's delivery into the sink's socket).
+func benchRawSend(n int, d, warmup time.Duration, childCPU string) (Result, error) {
+	r := Result{Kind: "plain sockets", N: n}
+	sink, err := startChild(childCPU, "-role", "sink")
+	if err != nil {
+		return r, err
+	}
+	defer sink.stop()
+	addr, err := netip.ParseAddrPort(strings.TrimPrefix(sink.line(), "addr "))
+	if err != nil {
+		return r, fmt.Errorf("sink address: %w", err)
+	}
+	conns := make([]*net.UDPConn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return r, err
+		}
+		conns = append(conns, c)
+	}
+	pkt := make([]byte, 12+media.FrameSize)
+	pkt[0] = 0x80
+	copy(pkt[12:], prompts.MusicOnHold()[8000:8000+media.FrameSize])
+	var sent atomic.Uint64
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+			for _, c := range conns {
+				if _, err := c.WriteToUDPAddrPort(pkt, addr); err == nil {
+					sent.Add(1)
+				}
+			}
+		}
+	}()
+	time.Sleep(warmup)
+	sent0 := sent.Load()
+	sink.send("start")
+	w := startWindow()
+	time.Sleep(d)
+	sink.send("stop")
+	wall := w.end(&r)
+	out := sent.Load() - sent0
+	close(quit)
+	<-done
+	var s sinkReport
+	if err := json.Unmarshal([]byte(sink.line()), &s); err != nil {
+		return r, fmt.Errorf("sink report: %w", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sink.send("total")
+	total, err := strconv.ParseUint(sink.line(), 10, 64)
+	if err != nil {
+		return r, fmt.Errorf("sink total: %w", err)
+	}
+	r.PacketsPerSec = float64(out) / wall.Seconds()
+	r.PerLegPPS = r.PacketsPerSec / float64(n)
+	r.PeerPackets = total
+	r.LossPercent = 100 * (1 - float64(total)/float64(max(sent.Load(), 1)))
+	r.MinLegPPS = float64(s.MinPerSource) / s.Seconds
+	if s.Sources < n {
+		r.MinLegPPS = 0
 	}
 	r.VoicedShare = float64(s.Voiced) / float64(max(s.Sampled, 1))
 	return r, nil
@@ -375,7 +481,7 @@ func printTable(w io.Writer, rs []Result) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		voiced, rec := "—", "—"
-		if r.Kind == "listeners" {
+		if r.Kind != "recorders" {
 			voiced = fmt.Sprintf("%.0f %%", 100*r.VoicedShare)
 		} else {
 			rec = fmt.Sprintf("%.1f s", r.RecordedMinS)
