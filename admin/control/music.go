@@ -27,10 +27,12 @@ import (
 const MaxMusicUpload = 50 << 20
 
 // Longest audio accepted: music loops, an intro plays once to every held
-// party before the music.
+// party before the music. Shorter music than MinMusicDuration would loop
+// into a buzz.
 const (
 	MaxMusicDuration = 15 * time.Minute
 	MaxIntroDuration = 2 * time.Minute
+	MinMusicDuration = time.Second
 )
 
 // MusicOnHold is a running switch's music on hold (call.Manager). SetMusic
@@ -105,6 +107,10 @@ func (l *Local) SetMusic(_ context.Context, up MusicUpload) (MusicView, error) {
 		ulaw, info, err := audioimport.Convert(p.r, audioimport.Limits{MaxBytes: MaxMusicUpload, MaxDuration: p.max})
 		if err != nil {
 			return MusicView{}, convertError(p.part, err)
+		}
+		if p.part == PartMusic && info.Duration < MinMusicDuration {
+			return MusicView{}, errorf(http.StatusBadRequest, "music file refused: only %v of audio; music on hold needs at least %v",
+				info.Duration, MinMusicDuration)
 		}
 		changes[p.key] = ulaw
 		converted = append(converted, AudioFile{Part: p.part, Format: info.Format.String(), SampleRate: info.SampleRate,

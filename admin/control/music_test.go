@@ -177,6 +177,7 @@ func TestMusicRefusesBadFiles(t *testing.T) {
 			"intro too long":        {Intro: bytes.NewReader(longIntro)},
 			"good music, bad intro": {Music: bytes.NewReader(wavTone(8000, 1, 1000, time.Second)), Intro: bytes.NewReader([]byte("nope"))},
 			"nothing":               {},
+			"music too short":       {Music: bytes.NewReader(wavTone(8000, 1, 440, 300*time.Millisecond))},
 			"intro and no intro":    {Intro: bytes.NewReader(good), NoIntro: true},
 		} {
 			_, err := ops.SetMusic(c, up)
