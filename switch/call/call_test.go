@@ -1,6 +1,7 @@
 package call_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -33,6 +34,9 @@ type office struct {
 
 func newOffice(t *testing.T, cfg call.Config) *office {
 	t.Helper()
+	if cfg.NotAvailable == nil {
+		cfg.NotAvailable = bytes.Repeat([]byte{0xff}, 800) // 100 ms: tests need not wait for the spoken message
+	}
 	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{Calls: cfg})
 	sw.AddUser(t, "200", "secret-200")
 	sw.AddUser(t, "201", "secret-201")
