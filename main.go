@@ -89,12 +89,16 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return fmt.Errorf("listen http %s: %w", opts.HTTP, err)
 	}
 	httpSrv := &http.Server{Handler: web.Handler(sw.Registrar(), bus.Dropped, sw), ReadHeaderTimeout: 10 * time.Second}
+	ops := &control.Local{Store: st, Reg: sw.Registrar(), Music: sw.Calls(), MWI: sw.Presence()}
+	if err := ops.ApplyMusic(); err != nil { // the stored music on hold, before the first call
+		log.Error("music on hold: playing the built-in music", "err", err)
+	}
 
 	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", httpLn.Addr().String(), "control", ctl.Addr().String())
 	var wg sync.WaitGroup
 	wg.Go(func() { sw.Serve(ctx) })
 	wg.Go(func() {
-		if err := control.Serve(ctx, ctl, &control.Local{Store: st, Reg: sw.Registrar(), MWI: sw.Presence()}, log); err != nil {
+		if err := control.Serve(ctx, ctl, ops, log); err != nil {
 			log.Error("control socket", "err", err)
 		}
 	})

@@ -89,6 +89,9 @@ func validate(path string) (Info, error) {
 		if info.SchemaVersion > SchemaVersion() {
 			return fmt.Errorf("%w: schema version %d is newer than this binary's %d (%w)", ErrInvalid, info.SchemaVersion, SchemaVersion(), ErrNewer)
 		}
+		if name := missingBucket(tx, info.SchemaVersion); name != "" {
+			return fmt.Errorf("%w: the %q records are missing (damaged file)", ErrInvalid, name)
+		}
 		info.InstallID = string(meta.Get(keyInstallID))
 		var err error
 		if info.Users, err = decodeAll[User](tx, bucketUsers); err != nil {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -185,7 +183,7 @@ func newVoicemailExportCmd(g *globals) *cobra.Command {
 				_, err := cmd.OutOrStdout().Write(wav)
 				return err
 			}
-			if err := writeFileAtomic(args[0], wav); err != nil {
+			if err := writeFileAtomic(args[0], func(w io.Writer) error { _, err := w.Write(wav); return err }); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s)\n", args[0],
@@ -198,27 +196,6 @@ func newVoicemailExportCmd(g *globals) *cobra.Command {
 	cmd.MarkFlagRequired("ext")
 	cmd.MarkFlagRequired("id")
 	return cmd
-}
-
-// writeFileAtomic writes data to path under a temporary name first, so a
-// failed export leaves no half-written file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func newVoicemailDeleteCmd(g *globals) *cobra.Command {

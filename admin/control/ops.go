@@ -50,6 +50,12 @@ type Ops interface {
 	TimeZone(ctx context.Context) (TimeZoneView, error)
 	SetTimeZone(ctx context.Context, zone string) (TimeZoneView, error)
 
+	// Music on hold (music.go).
+	SetMusic(ctx context.Context, up MusicUpload) (MusicView, error)
+	ResetMusic(ctx context.Context) (MusicView, error)
+	ShowMusic(ctx context.Context) (MusicView, error)
+	MusicAudio(ctx context.Context, part string) ([]byte, error)
+
 	// Voicemail settings and messages, SMTP (voicemail.go).
 	VoicemailOps
 }
