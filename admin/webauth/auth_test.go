@@ -297,17 +297,17 @@ func TestCheckWrite(t *testing.T) {
 		body string
 		want error
 	}{
-		"form token":             {same, "csrf=tok123", nil},
-		"header token":           {map[string]string{"Origin": "https://box.lan:8443", CSRFHeader: "tok123"}, "", nil},
-		"no browser headers":     {map[string]string{CSRFHeader: "tok123"}, "", nil},
-		"missing token":          {same, "name=x", ErrCSRF},
-		"wrong token":            {same, "csrf=tok124", ErrCSRF},
-		"other site's origin":    {map[string]string{"Origin": "https://evil.example", CSRFHeader: "tok123"}, "", ErrCrossOrigin},
-		"cross-site fetch":       {map[string]string{"Sec-Fetch-Site": "cross-site"}, "csrf=tok123", ErrCrossOrigin},
+		"form token":            {same, "csrf=tok123", nil},
+		"header token":          {map[string]string{"Origin": "https://box.lan:8443", CSRFHeader: "tok123"}, "", nil},
+		"no browser headers":    {map[string]string{CSRFHeader: "tok123"}, "", nil},
+		"missing token":         {same, "name=x", ErrCSRF},
+		"wrong token":           {same, "csrf=tok124", ErrCSRF},
+		"other site's origin":   {map[string]string{"Origin": "https://evil.example", CSRFHeader: "tok123"}, "", ErrCrossOrigin},
+		"cross-site fetch":      {map[string]string{"Sec-Fetch-Site": "cross-site"}, "csrf=tok123", ErrCrossOrigin},
 		"other port is another": {map[string]string{"Origin": "https://box.lan:9999"}, "csrf=tok123", ErrCrossOrigin},
-		"other site's referer":   {map[string]string{"Referer": "https://evil.example/x"}, "csrf=tok123", ErrCrossOrigin},
-		"own referer":            {map[string]string{"Referer": "https://box.lan:8443/admin"}, "csrf=tok123", nil},
-		"null origin":            {map[string]string{"Origin": "null"}, "csrf=tok123", ErrCrossOrigin},
+		"other site's referer":  {map[string]string{"Referer": "https://evil.example/x"}, "csrf=tok123", ErrCrossOrigin},
+		"own referer":           {map[string]string{"Referer": "https://box.lan:8443/admin"}, "csrf=tok123", nil},
+		"null origin":           {map[string]string{"Origin": "null"}, "csrf=tok123", ErrCrossOrigin},
 	} {
 		if err := req(c.hdr, c.body); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
