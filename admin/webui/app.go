@@ -124,6 +124,18 @@ func (a *App) routes() {
 	m.HandleFunc("POST /logout", a.page(anyone, a.logout))
 	m.HandleFunc("GET /me/password", a.page(anyone, a.passwordPage))
 	m.HandleFunc("POST /me/password", a.page(anyone, a.passwordPost))
+
+	m.HandleFunc("GET /admin/users", a.page(admins, a.usersPage))
+	m.HandleFunc("GET /admin/users/new", a.page(admins, a.userNewPage))
+	m.HandleFunc("POST /admin/users", a.page(admins, a.userCreate))
+	m.HandleFunc("GET /admin/users/{ext}", a.page(admins, a.userPage))
+	m.HandleFunc("POST /admin/users/{ext}", a.page(admins, a.userUpdate))
+	m.HandleFunc("POST /admin/users/{ext}/password", a.page(admins, a.userResetPassword))
+	m.HandleFunc("POST /admin/users/{ext}/devices", a.page(admins, a.userAddDevice))
+	m.HandleFunc("POST /admin/users/{ext}/delete", a.page(admins, a.userDelete))
+	m.HandleFunc("POST /admin/devices/{id}/sip-password", a.page(admins, a.deviceResetPassword))
+	m.HandleFunc("POST /admin/devices/{id}/delete", a.page(admins, a.deviceDelete))
+
 	a.apiRoutes()
 	m.HandleFunc("/", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
 		return errNotFound

@@ -6,8 +6,10 @@ type navItem struct{ Key, Label, Href string }
 // The pages of each section, in menu order. A page is listed here only
 // once it works.
 var (
-	orgNav = []navItem{}
-	meNav  = []navItem{
+	orgNav = []navItem{
+		{"users", "Users", "/admin/users"},
+	}
+	meNav = []navItem{
 		{"password", "Change Password", "/me/password"},
 	}
 )

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"switchboard/admin/webauth"
+	"switchboard/store"
 )
 
 //go:embed templates/*.html
@@ -39,6 +40,19 @@ var funcs = template.FuncMap{
 	},
 	"static":   func(name string) string { return "/static/" + name + "?v=" + staticVersion },
 	"navItems": navItems,
+	"deref": func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	},
+	"derefRole": func(p *store.Role) string {
+		if p == nil {
+			return ""
+		}
+		return string(*p)
+	},
+	"derefBool": func(p *bool) bool { return p != nil && *p },
 }
 
 func loadPages() (*pages, error) {
