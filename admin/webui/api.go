@@ -139,6 +139,7 @@ func (a *App) apiRoutes() {
 		return map[string]string{"status": "changed"}, nil
 	}))
 	a.apiUsersRoutes()
+	a.apiCallsRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		writeJSON(w, http.StatusNotFound, apiError{Error: "There is no such API endpoint (see docs/API.md)."})

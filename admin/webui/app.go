@@ -135,6 +135,8 @@ func (a *App) routes() {
 	m.HandleFunc("POST /admin/users/{ext}/delete", a.page(admins, a.userDelete))
 	m.HandleFunc("POST /admin/devices/{id}/sip-password", a.page(admins, a.deviceResetPassword))
 	m.HandleFunc("POST /admin/devices/{id}/delete", a.page(admins, a.deviceDelete))
+	m.HandleFunc("GET /admin/calls", a.page(admins, a.adminCalls))
+	m.HandleFunc("GET /admin/calls.csv", a.page(admins, a.adminCallsCSV))
 
 	a.apiRoutes()
 	m.HandleFunc("/", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {

@@ -8,6 +8,7 @@ type navItem struct{ Key, Label, Href string }
 var (
 	orgNav = []navItem{
 		{"users", "Users", "/admin/users"},
+		{"calls", "Call History", "/admin/calls"},
 	}
 	meNav = []navItem{
 		{"password", "Change Password", "/me/password"},
