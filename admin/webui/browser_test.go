@@ -142,7 +142,8 @@ func (u *ui) open(path, sel string) {
 	u.do("open "+path, chromedp.Navigate(u.base+path), chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
-// login logs in through the login form.
+// login logs in through the login form and waits for the landing page
+// (its path ends with landing).
 func (u *ui) login(ext, password, landing string) {
 	u.t.Helper()
 	u.open("/login", "#login")
@@ -150,7 +151,10 @@ func (u *ui) login(ext, password, landing string) {
 		chromedp.SendKeys(chromedp.ID("login"), ext),
 		chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.CSS("form.form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(landing)))
+		chromedp.WaitVisible(chromedp.ID("logout")))
+	if loc := run(u, "location", chromedp.Evaluate[string](`location.pathname`)); loc != landing {
+		u.t.Fatalf("logged in as %s at %s, want %s", ext, loc, landing)
+	}
 }
 
 func (u *ui) logout() {
@@ -221,7 +225,7 @@ func TestBrowserAdminAndUser(t *testing.T) {
 
 	u.open("/login", "#login")
 	u.capture("login", true)
-	u.login("100", "office-pass-1", "h1")
+	u.login("100", "office-pass-1", "/admin")
 
 	// Create a user through the form; the generated passwords are shown once.
 	u.open("/admin/users", "#users-table")
@@ -255,7 +259,7 @@ func TestBrowserAdminAndUser(t *testing.T) {
 	u.logout()
 
 	// The new user logs in with the password they were given.
-	u.login("201", webPw, "h1")
+	u.login("201", webPw, "/me")
 	_ = sipPw
 	fmt.Fprintln(os.Stderr, "screenshots in", u.shot)
 }

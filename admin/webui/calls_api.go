@@ -16,6 +16,13 @@ func (a *App) apiCallsRoutes() {
 	m.HandleFunc("GET /api/calls.csv", a.api(admins, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		return nil, a.apiCallsCSV(w, r, "", "calls")
 	}))
+	m.HandleFunc("GET /api/me/devices", a.api(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
+		devs, err := a.devicesOf(r.Context(), l.User.Ext)
+		return devicesJSON(devs), err
+	}))
+	m.HandleFunc("GET /api/me/events", a.api(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
+		return nil, a.meEvents(w, r, l)
+	}))
 	m.HandleFunc("GET /api/me/calls", a.api(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		if err := onlyOwn(r, l); err != nil {
 			return nil, err

@@ -7,10 +7,14 @@ type navItem struct{ Key, Label, Href string }
 // once it works.
 var (
 	orgNav = []navItem{
+		{"home", "Home", "/admin"},
 		{"users", "Users", "/admin/users"},
 		{"calls", "Call History", "/admin/calls"},
 	}
 	meNav = []navItem{
+		{"home", "Home", "/me"},
+		{"phones", "Phones", "/me/phones"},
+		{"calls", "Call History", "/me/calls"},
 		{"password", "Change Password", "/me/password"},
 	}
 )

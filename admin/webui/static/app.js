@@ -115,8 +115,8 @@
       tr.appendChild(dur);
       body.appendChild(tr);
     });
-    var table = root.querySelector("#live-calls");
-    if (table) table.hidden = calls.length === 0;
+    var wrap = root.querySelector("#live-wrap");
+    if (wrap) wrap.hidden = calls.length === 0;
     if (empty) empty.hidden = calls.length > 0;
   }
 
