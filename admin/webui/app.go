@@ -145,6 +145,9 @@ func (a *App) routes() {
 	m.HandleFunc("POST /admin/devices/{id}/delete", a.page(admins, a.deviceDelete))
 	m.HandleFunc("GET /admin/calls", a.page(admins, a.adminCalls))
 	m.HandleFunc("GET /admin/calls.csv", a.page(admins, a.adminCallsCSV))
+	m.HandleFunc("GET /admin/preferences", a.page(admins, a.prefsPage))
+	m.HandleFunc("POST /admin/preferences/reauth", a.page(admins, a.prefsReauth))
+	m.HandleFunc("GET /admin/backup", a.page(admins, a.backupDownload))
 
 	a.apiRoutes()
 	m.HandleFunc("/", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {

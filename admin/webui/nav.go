@@ -10,6 +10,7 @@ var (
 		{"home", "Home", "/admin"},
 		{"users", "Users", "/admin/users"},
 		{"calls", "Call History", "/admin/calls"},
+		{"prefs", "Account Preferences", "/admin/preferences"},
 	}
 	meNav = []navItem{
 		{"home", "Home", "/me"},
