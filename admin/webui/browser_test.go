@@ -3,15 +3,18 @@ package webui_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -24,22 +27,32 @@ import (
 	"switchboard/switch/phonetest"
 )
 
-// The browser tests drive the real UI in headless Chromium (apt package
+// The browser tests drive the real UI in headless Chromium (Debian package
 // chromium) against a real switch on loopback. They skip when Chromium is
 // missing, unless SWITCHBOARD_INTEROP=required. Screenshots go to the
-// test's artifact directory (keep them with
-// `go test ./admin/webui -run Browser -artifacts -outputdir DIR`), and with
-// SWITCHBOARD_SCREENSHOTS=1 the main views are also written to
+// test's artifact directory; keep them with
+//
+//	go test ./admin/webui -run Browser -artifacts -outputdir DIR
+//
+// and with SWITCHBOARD_SCREENSHOTS=1 the main views are also written to
 // docs/screenshots/.
 
-// ui is one browser test: a switch, the web app on HTTPS, and a browser tab.
+// ui is one browser test: a switch, the web app on HTTPS, and a browser.
 type ui struct {
-	t    *testing.T
-	sw   *phonetest.Switch
-	base string
-	ctx  context.Context
-	shot string // artifact directory
-	docs string // docs/screenshots, when SWITCHBOARD_SCREENSHOTS=1
+	t     *testing.T
+	sw    *phonetest.Switch
+	ops   *control.Local
+	base  string
+	root  context.Context // the browser; each tab has its own cookies
+	shots string          // artifact directory
+	docs  string          // docs/screenshots, when SWITCHBOARD_SCREENSHOTS=1
+}
+
+// tab is one browser tab with its own cookie jar (browser context), so two
+// people can be logged in side by side.
+type tab struct {
+	u   *ui
+	ctx context.Context
 }
 
 // liveCalls adapts the B2BUA's snapshots, as main does.
@@ -78,10 +91,28 @@ func startUI(t *testing.T) *ui {
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
 		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-component-update", true),
 		chromedp.WindowSize(1280, 800))...)
-	ctx, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() }) // stops the browser process it started
-	if err := chromedp.Do(ctx); err != nil {         // start the browser without a deadline
+	root, cancelRoot := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelRoot(); cancelAlloc() }) // stops the browser process it started
+	if err := chromedp.Do(root); err != nil {         // start the browser, without a deadline
 		t.Fatalf("start chromium: %v", err)
+	}
+	u := &ui{t: t, sw: sw, ops: ops, base: srv.URL, root: root, shots: t.ArtifactDir()}
+	if os.Getenv("SWITCHBOARD_SCREENSHOTS") == "1" {
+		u.docs = filepath.Join("..", "..", "docs", "screenshots")
+		if err := os.MkdirAll(u.docs, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
+}
+
+// newTab opens a tab in a fresh browser context (its own cookies).
+func (u *ui) newTab() *tab {
+	u.t.Helper()
+	ctx, cancel := chromedp.NewContext(u.root, chromedp.WithNewBrowserContext())
+	u.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		u.t.Fatalf("open a tab: %v", err)
 	}
 	// Destructive buttons ask "are you sure?": say yes.
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
@@ -93,36 +124,29 @@ func startUI(t *testing.T) *ui {
 			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
-	u := &ui{t: t, sw: sw, base: srv.URL, ctx: ctx, shot: t.ArtifactDir()}
-	if os.Getenv("SWITCHBOARD_SCREENSHOTS") == "1" {
-		u.docs = filepath.Join("..", "..", "docs", "screenshots")
-		if err := os.MkdirAll(u.docs, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return u
+	return &tab{u: u, ctx: ctx}
 }
 
-// do runs browser actions with a deadline, failing the test with a
-// screenshot of where it stood.
-func (u *ui) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	u.t.Helper()
-	ctx, cancel := context.WithTimeout(u.ctx, 15*time.Second)
+// do runs actions with a deadline; a failure ends the test with a
+// screenshot of where the tab stood.
+func (b *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.u.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		u.screenshot("failed-"+safeName(what), false)
-		u.t.Fatalf("%s: %v (screenshot in %s)", what, err, u.shot)
+		b.screenshot("failed-"+safeName(what), false)
+		b.u.t.Fatalf("%s: %v (screenshot in %s)", what, err, b.u.shots)
 	}
 }
 
-func run[T any](u *ui, what string, a chromedp.Action[T]) T {
-	u.t.Helper()
-	ctx, cancel := context.WithTimeout(u.ctx, 15*time.Second)
+func run[T any](b *tab, what string, a chromedp.Action[T]) T {
+	b.u.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		u.screenshot("failed-"+safeName(what), false)
-		u.t.Fatalf("%s: %v", what, err)
+		b.screenshot("failed-"+safeName(what), false)
+		b.u.t.Fatalf("%s: %v (screenshot in %s)", what, err, b.u.shots)
 	}
 	return v
 }
@@ -136,30 +160,29 @@ func safeName(s string) string {
 	}, strings.ToLower(s))
 }
 
-// open navigates to a path and waits until sel shows.
-func (u *ui) open(path, sel string) {
-	u.t.Helper()
-	u.do("open "+path, chromedp.Navigate(u.base+path), chromedp.WaitVisible(chromedp.CSS(sel)))
+// open brings the tab to the front (a hidden tab's timers are throttled,
+// as for a person looking at another window), navigates to a path and
+// waits until sel shows.
+func (b *tab) open(path, sel string) {
+	b.u.t.Helper()
+	if _, err := chromedp.Call(b.ctx, page.BringToFront, cdp.Empty{}); err != nil {
+		b.u.t.Fatalf("bring tab to front: %v", err)
+	}
+	b.do("open "+path, chromedp.Navigate(b.u.base+path), chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
-// login logs in through the login form and waits for the landing page
-// (its path ends with landing).
-func (u *ui) login(ext, password, landing string) {
-	u.t.Helper()
-	u.open("/login", "#login")
-	u.do("log in as "+ext,
+// login logs in through the login form and checks the landing page.
+func (b *tab) login(ext, password, landing string) {
+	b.u.t.Helper()
+	b.open("/login", "#login")
+	b.do("log in as "+ext,
 		chromedp.SendKeys(chromedp.ID("login"), ext),
 		chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.CSS("form.form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("logout")))
-	if loc := run(u, "location", chromedp.Evaluate[string](`location.pathname`)); loc != landing {
-		u.t.Fatalf("logged in as %s at %s, want %s", ext, loc, landing)
+	if loc := run(b, "location", chromedp.Evaluate[string](`location.pathname`)); loc != landing {
+		b.u.t.Fatalf("logged in as %s at %s, want %s", ext, loc, landing)
 	}
-}
-
-func (u *ui) logout() {
-	u.t.Helper()
-	u.do("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login")))
 }
 
 // views are the sizes every main view is checked and photographed at.
@@ -169,97 +192,221 @@ var views = []struct {
 	mobile        bool
 }{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}}
 
-// capture checks the current page at laptop and phone width (no
-// horizontal scrolling) and takes a screenshot of each; forDocs also
-// writes them to docs/screenshots.
-func (u *ui) capture(name string, forDocs bool) {
-	u.t.Helper()
+// capture checks the page at laptop and at phone width (no horizontal
+// scrolling, no raw JSON or Go error text) and takes a screenshot of each;
+// forDocs also writes them to docs/screenshots.
+func (b *tab) capture(name string, forDocs bool) {
+	b.u.t.Helper()
+	body := run(b, "page text", chromedp.Evaluate[string](`document.body.innerText`))
+	for _, bad := range []string{`{"`, "goroutine ", "panic:", "runtime error", "<nil>", "%!"} {
+		if strings.Contains(body, bad) {
+			b.u.t.Errorf("%s shows %q:\n%s", name, bad, body)
+		}
+	}
 	for _, v := range views {
 		opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
 		if v.mobile {
 			opts = append(opts, chromedp.EmulateMobile)
 		}
-		u.do("viewport "+v.name, chromedp.EmulateViewport(v.width, v.height, opts...))
-		over := run(u, "measure "+name, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+		b.do("viewport "+v.name, chromedp.EmulateViewport(v.width, v.height, opts...))
+		over := run(b, "measure "+name, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
 		if over > 0 {
-			u.t.Errorf("%s at %s: %d px of horizontal scrolling", name, v.name, over)
+			b.u.t.Errorf("%s at %s width: %d px of horizontal scrolling", name, v.name, over)
 		}
-		u.screenshot(name+"-"+v.name, forDocs)
+		b.screenshot(name+"-"+v.name, forDocs)
 	}
-	u.do("viewport back", chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
+	b.do("viewport back", chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
 }
 
-func (u *ui) screenshot(name string, forDocs bool) {
-	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
+func (b *tab) screenshot(name string, forDocs bool) {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
-		u.t.Logf("screenshot %s: %v", name, err)
+		b.u.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	os.WriteFile(filepath.Join(u.shot, name+".png"), png, 0o644)
-	if forDocs && u.docs != "" {
-		os.WriteFile(filepath.Join(u.docs, name+".png"), png, 0o644)
+	os.WriteFile(filepath.Join(b.u.shots, name+".png"), png, 0o644)
+	if forDocs && b.u.docs != "" {
+		os.WriteFile(filepath.Join(b.u.docs, name+".png"), png, 0o644)
 	}
 }
 
-func (u *ui) text(sel string) string {
-	u.t.Helper()
-	return run(u, "text of "+sel, chromedp.Text(chromedp.CSS(sel)))
+func (b *tab) text(sel string) string {
+	b.u.t.Helper()
+	return run(b, "text of "+sel, chromedp.Text(chromedp.CSS(sel)))
 }
 
-// addAdmin creates the office manager as the first run does.
 func (u *ui) addUser(ext, name string, role store.Role, password string) {
 	u.t.Helper()
-	ops := &control.Local{Store: u.sw.Store, Reg: u.sw.Registrar()}
-	if _, err := ops.AddUser(context.Background(), control.UserSpec{Ext: ext, Name: name, Role: role, Password: password,
+	if _, err := u.ops.AddUser(context.Background(), control.UserSpec{Ext: ext, Name: name, Role: role, Password: password,
 		SIPPassword: "sip-" + ext + "-password"}); err != nil {
 		u.t.Fatal(err)
 	}
 }
 
+// seedHistory stores a day of calls between other extensions, so the
+// dashboard's graph and the history have something to show.
+func (u *ui) seedHistory() {
+	now := time.Now()
+	for i := range 40 {
+		start := now.Add(-time.Duration(i*37+20) * time.Minute)
+		c := store.CallRecord{ID: fmt.Sprintf("seed-%d", i), Direction: store.Internal, Caller: "202", CallerDevice: "202",
+			Callee: "100", Start: start, End: start.Add(time.Duration(30+i*7) * time.Second)}
+		switch i % 5 {
+		case 3:
+			c.Disposition, c.Cause = store.Missed, "no answer"
+		case 4:
+			c.Disposition, c.Cause = store.Busy, "486 busy"
+		default:
+			c.Disposition, c.Cause, c.AnsweredBy, c.Answer = store.Answered, "caller bye", "100", start.Add(4*time.Second)
+		}
+		if i%2 == 1 {
+			c.Caller, c.CallerDevice, c.Callee = "100", "100", "202"
+		}
+		u.sw.Store.SaveCall(c)
+	}
+}
+
+// TestBrowserAdminAndUser is the whole story in a real browser: the office
+// manager logs in, creates a user and finds them in the list; the user logs
+// in, sees their phone turn online when it registers, makes a call the
+// manager watches live, and exports their call history as CSV.
 func TestBrowserAdminAndUser(t *testing.T) {
 	u := startUI(t)
 	u.addUser("100", "Olivia Manager", store.RoleAdmin, "office-pass-1")
 	u.addUser("202", "Carol King", store.RoleUser, "carol-pass-1")
+	u.seedHistory()
 
-	u.open("/login", "#login")
-	u.capture("login", true)
-	u.login("100", "office-pass-1", "/admin")
+	admin := u.newTab()
+	admin.open("/login", "#login")
+	admin.capture("login", true)
+	admin.login("100", "office-pass-1", "/admin")
 
 	// Create a user through the form; the generated passwords are shown once.
-	u.open("/admin/users", "#users-table")
-	u.do("add user", chromedp.Click(chromedp.ID("add-user")), chromedp.WaitVisible(chromedp.ID("new-user")))
-	u.do("submit empty form", chromedp.Click(chromedp.CSS("#new-user button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".field-error")))
-	u.capture("user-new-errors", false)
-	u.do("fill the form",
+	admin.open("/admin/users", "#users-table")
+	admin.do("add user", chromedp.Click(chromedp.ID("add-user")), chromedp.WaitVisible(chromedp.ID("new-user")))
+	admin.do("submit the empty form", chromedp.Click(chromedp.CSS("#new-user button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".field-error")))
+	if got := admin.text("#new-user"); !strings.Contains(got, "Enter an extension.") || !strings.Contains(got, "Enter the person's name.") {
+		t.Errorf("empty form's messages:\n%s", got)
+	}
+	admin.capture("user-new-errors", false)
+	admin.do("fill the form",
 		chromedp.SendKeys(chromedp.ID("ext"), "201"),
 		chromedp.SendKeys(chromedp.ID("name"), "Bob Jones"),
 		chromedp.SendKeys(chromedp.ID("email"), "bob@example.com"),
 		chromedp.Click(chromedp.CSS("#new-user button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("secret")))
-	u.capture("user-created", true)
-	pws := run(u, "read passwords", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("[data-secret]")).map(e => e.textContent)`))
+	admin.capture("user-created", true)
+	pws := run(admin, "read passwords", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("[data-secret]")).map(e => e.textContent)`))
 	if len(pws) != 2 {
 		t.Fatalf("generated passwords shown: %v", pws)
 	}
 	webPw, sipPw := pws[0], pws[1]
 
-	u.open("/admin/users", "#users-table")
-	if got := u.text("#users-table"); !strings.Contains(got, "Bob Jones") || !strings.Contains(got, "bob@example.com") {
+	admin.open("/admin/users", "#users-table")
+	if got := admin.text("#users-table"); !strings.Contains(got, "Bob Jones") || !strings.Contains(got, "bob@example.com") {
 		t.Fatalf("users list lacks the new user:\n%s", got)
 	}
-	u.capture("users", true)
-	u.do("search", chromedp.SendKeys(chromedp.ID("q"), "carol"))
-	if n := run(u, "visible rows", chromedp.Evaluate[int](`document.querySelectorAll("#users-table tbody tr:not([hidden])").length`)); n != 1 {
-		t.Errorf("search for carol shows %d rows", n)
+	admin.capture("users", true)
+	admin.do("search", chromedp.SendKeys(chromedp.ID("q"), "carol"))
+	if n := run(admin, "visible rows", chromedp.Evaluate[int](`document.querySelectorAll("#users-table tbody tr:not([hidden])").length`)); n != 1 {
+		t.Errorf("searching for carol shows %d rows", n)
 	}
-	u.open("/admin/users/201", "#edit-user")
-	u.capture("user", true)
-	u.logout()
 
-	// The new user logs in with the password they were given.
-	u.login("201", webPw, "/me")
-	_ = sipPw
-	fmt.Fprintln(os.Stderr, "screenshots in", u.shot)
+	// The new user logs in (in their own browser) with the password shown.
+	bob := u.newTab()
+	bob.login("201", webPw, "/me")
+	bob.open("/me/phones", "#phones-table")
+	if got := bob.text("#phone-201"); !strings.Contains(got, "✗ offline") {
+		t.Fatalf("phone 201 before it registers: %q", got)
+	}
+	desk := u.sw.Phone(t, "201", sipPw, phonetest.Options{UserAgent: "Phonetest Desk 1"})
+	if res, err := desk.Register(context.Background(), 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register 201 with the SIP password shown: %v %v", res, err)
+	}
+	bob.do("phone turns online without a reload", chromedp.WaitVisible(chromedp.CSS("#phone-201 .status.on")))
+	if got := bob.text("#phone-201"); !strings.Contains(got, "✓ online") || !strings.Contains(got, "Phonetest Desk 1") || !strings.Contains(got, "127.0.0.1") {
+		t.Fatalf("phone 201 after registering: %q", got)
+	}
+	bob.capture("phones", true)
+
+	// Bob calls Carol; the office manager's dashboard shows it live.
+	admin.open("/admin", "#dashboard")
+	carol := u.sw.Phone(t, "202", "sip-202-password", phonetest.Options{UserAgent: "Phonetest Desk 2"})
+	carol.SetBehavior(phonetest.Behavior{Delay: 500 * time.Millisecond})
+	if res, err := carol.Register(context.Background(), 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register 202: %v %v", res, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := desk.Dial(ctx, "202")
+	if err != nil {
+		t.Fatalf("201 calls 202: %v", err)
+	}
+	admin.do("the call shows up live", chromedp.WaitVisible(chromedp.CSS("#live-calls tbody tr .badge.ok")))
+	if got := admin.text("#live-calls"); !strings.Contains(got, "201 ↔ 202") || !strings.Contains(got, "talking") {
+		t.Errorf("live calls: %q", got)
+	}
+	if got := admin.text(`[data-count="active_calls"]`); got != "1" {
+		t.Errorf("active calls count %q", got)
+	}
+	time.Sleep(2100 * time.Millisecond) // the duration ticks once a second
+	if got := admin.text("#live-calls [data-since]"); got == "0:00" {
+		t.Errorf("the call's duration does not tick: %q", got)
+	}
+	admin.capture("dashboard", true)
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin.do("the call leaves the live list", chromedp.WaitVisible(chromedp.ID("live-empty")))
+
+	var rec store.CallRecord
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		calls, _ := u.sw.Store.Calls(time.Now().Add(-time.Minute), time.Time{}, 0)
+		if len(calls) > 0 && calls[0].Caller == "201" {
+			rec = calls[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no call record for 201's call")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Bob's history shows the call, and its CSV export has it.
+	bob.open("/me/calls", "#calls-table")
+	if got := bob.text("#calls-table"); !strings.Contains(got, "202") || !strings.Contains(got, "answered") {
+		t.Errorf("201's history: %q", got)
+	}
+	bob.capture("my-calls", true)
+	csvText := run(bob, "export CSV", chromedp.Evaluate[string](
+		`fetch(document.getElementById("export-csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	rows, err := csv.NewReader(strings.NewReader(csvText)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("201's CSV (%v):\n%s", err, csvText)
+	}
+	if strings.Join(rows[0], ",") != "start,answer,end,duration_s,from,to,direction,disposition,answered_by,cause" {
+		t.Errorf("CSV header %q", rows[0])
+	}
+	row := rows[1]
+	secs, _ := strconv.Atoi(row[3])
+	if row[4] != "201" || row[5] != "202" || row[6] != "internal" || row[7] != "answered" || row[8] != rec.AnsweredBy ||
+		row[0] != rec.Start.In(time.Local).Format(time.RFC3339) || secs < 1 || row[9] != rec.Cause {
+		t.Errorf("CSV row %q, record %+v", row, rec)
+	}
+	bob.open("/me", "#recent-calls")
+	bob.capture("my-home", true)
+
+	// The office manager's views of the same.
+	admin.open("/admin/calls", "#calls-table")
+	admin.capture("calls", true)
+	admin.open("/admin/users/201", "#device-table")
+	if got := admin.text("#device-201"); !strings.Contains(got, "✓ online") || !strings.Contains(got, "Phonetest Desk 1") {
+		t.Errorf("201's phone on the user page: %q", got)
+	}
+	admin.capture("user", true)
+	admin.open("/admin/preferences", "#certificate")
+	admin.capture("preferences", false)
+	t.Logf("screenshots in %s", u.shots)
 }

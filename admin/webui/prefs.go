@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"switchboard/admin/webauth"
@@ -15,7 +16,7 @@ import (
 
 type prefsView struct {
 	CSRF        string
-	Fingerprint string
+	Fingerprint []string // the bytes of the SHA-256 fingerprint, in hex
 	CertExpires string
 	Reauthed    bool
 	ReauthUntil string
@@ -24,7 +25,7 @@ type prefsView struct {
 
 func (a *App) prefsView(l *webauth.Login) prefsView {
 	loc := a.office()
-	v := prefsView{CSRF: l.CSRF(), Fingerprint: a.cfg.CertFingerprint, Reauthed: a.cfg.Auth.Reauthed(l)}
+	v := prefsView{CSRF: l.CSRF(), Fingerprint: strings.Split(a.cfg.CertFingerprint, ":"), Reauthed: a.cfg.Auth.Reauthed(l)}
 	if !a.cfg.CertExpires.IsZero() {
 		v.CertExpires = a.cfg.CertExpires.In(loc).Format("2 January 2006")
 	}

@@ -18,7 +18,7 @@ func TestPreferencesNeedReauthForBackup(t *testing.T) {
 	b := e.login("100")
 
 	r := b.get("/admin/preferences")
-	contains(t, r, "SHA-256 fingerprint", "AA:BB", "Valid until", `id="reauth"`)
+	contains(t, r, "SHA-256 fingerprint", "AA:<wbr>BB", "Valid until", `id="reauth"`)
 	lacks(t, r, `id="download-backup"`)
 	r = b.get("/admin/backup")
 	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/admin/preferences?reauth=1" {
