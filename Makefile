@@ -34,9 +34,11 @@ fuzz:
 	  pkg=$$(grep -rl "func $$t(" --include='*_test.go' . | head -1 | xargs dirname); \
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s -fuzzminimizetime 5s $$pkg || exit 1; done
 
-# Benchmarks: SIPp load against the built binary plus Go micro-benchmarks; see docs/BENCHMARKS.md.
+# Benchmarks: SIPp load against the built binary plus Go micro-benchmarks, then the CPU of
+# music on hold and recording (bench/moh.sh); see docs/BENCHMARKS.md.
 bench: build
 	./bench/run.sh
+	./bench/moh.sh
 
 # Regenerate the embedded voice prompts, beep and default music on hold
 # (needs espeak-ng and sox; the results are committed).

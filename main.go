@@ -67,7 +67,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return fmt.Errorf("media: %w", err)
 	}
 	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine,
-		Calls: call.Config{Gateway: opts.Gateway}}, st, bus, log)
+		Calls: call.Config{Gateway: opts.Gateway}, BuiltinVoicemail: true}, st, bus, log)
 	if err != nil {
 		ctl.Close()
 		return err
@@ -76,7 +76,11 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return err
 	}
-	webSrv, err := newWeb(st, opts, sw, bus, log)
+	ops := &control.Local{Store: st, Reg: sw.Registrar(), Music: sw.Calls(), MWI: sw.Presence()}
+	if err := ops.ApplyMusic(); err != nil { // the stored music on hold, before the first call
+		log.Error("music on hold: playing the built-in music", "err", err)
+	}
+	webSrv, err := newWeb(st, ops, opts, sw, bus, log)
 	if err != nil {
 		sw.Close()
 		ctl.Close()
@@ -95,7 +99,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { sw.Serve(ctx) })
 	wg.Go(func() {
-		if err := control.Serve(ctx, ctl, &control.Local{Store: st, Reg: sw.Registrar()}, log); err != nil {
+		if err := control.Serve(ctx, ctl, ops, log); err != nil {
 			log.Error("control socket", "err", err)
 		}
 	})

@@ -22,7 +22,7 @@ import (
 // newWeb opens the web side: plain HTTP (health, metrics, a redirect to
 // HTTPS) and HTTPS with the certificate from the store (made at first run),
 // serving the admin UI and API.
-func newWeb(st *store.Store, opts cli.ServeOptions, sw *server.Server, bus *event.Bus, log *slog.Logger) (*web.Server, error) {
+func newWeb(st *store.Store, ops *control.Local, opts cli.ServeOptions, sw *server.Server, bus *event.Bus, log *slog.Logger) (*web.Server, error) {
 	cert, err := web.Certificate(st)
 	if err != nil {
 		return nil, err
@@ -34,7 +34,7 @@ func newWeb(st *store.Store, opts cli.ServeOptions, sw *server.Server, bus *even
 	_, sipPort, _ := net.SplitHostPort(sw.Addr())
 	app, err := webui.New(webui.Config{
 		Store:           st,
-		Ops:             &control.Local{Store: st, Reg: sw.Registrar()},
+		Ops:             ops,
 		Auth:            webauth.New(st, webauth.Config{}),
 		Reg:             sw.Registrar(),
 		Calls:           liveCalls{sw.Calls()},

@@ -51,7 +51,9 @@ func newRoot(serve ServeFunc) (*cobra.Command, *globals) {
 	}
 	root.PersistentFlags().StringVar(&g.data, "data", DefaultDataDir, "data directory (holds the store and the control socket)")
 	root.AddCommand(newServeCmd(g, serve), newUserCmd(g), newDeviceCmd(g),
-		newBackupCmd(g), newRestoreCmd(g), newCallsCmd(g), newVersionCmd())
+		newBackupCmd(g), newRestoreCmd(g), newCallsCmd(g), newMohCmd(g), newVersionCmd())
+	root.AddCommand(newRuleCmd(g), newDNDCmd(g), newForwardCmd(g), newTimeFrameCmd(g), newTimeZoneCmd(g))
+	root.AddCommand(newVoicemailCmd(g), newSMTPCmd(g))
 	markRun(root, g)
 	return root, g
 }

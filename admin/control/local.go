@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/store"
@@ -19,10 +20,15 @@ type Registrations interface {
 	Remove(device string)
 }
 
-// Local runs Ops directly on an open store. Reg is nil when no switch runs.
+// Local runs Ops directly on an open store. Reg, Music and MWI are nil when no
+// switch runs.
 type Local struct {
 	Store *store.Store
 	Reg   Registrations
+	MWI   MWI
+	Music MusicOnHold
+
+	musicMu sync.Mutex // one music upload at a time (music.go)
 }
 
 var _ Ops = (*Local)(nil)
@@ -320,6 +326,9 @@ func (l *Local) Restore(_ context.Context, r io.Reader, _ int64) (RestoreResult,
 		if err := l.reconcileRegistrations(); err != nil {
 			return RestoreResult{}, fmt.Errorf("restored, but registrations not reconciled: %w", err)
 		}
+	}
+	if _, err := l.applyMusic(); err != nil {
+		return RestoreResult{}, fmt.Errorf("restored, but the restored music on hold not played: %w", err)
 	}
 	return RestoreResult{Info: info, Previous: prev, Live: l.Reg != nil}, nil
 }

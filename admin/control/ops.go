@@ -34,6 +34,30 @@ type Ops interface {
 	Backup(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 	Restore(ctx context.Context, r io.Reader, size int64) (RestoreResult, error)
 	ListCalls(ctx context.Context, since time.Time, limit int) ([]store.CallRecord, error)
+
+	// Answering rules, do not disturb, forwarding, time frames and the
+	// office's time zone (rules.go, local_rules.go).
+	CallHandling(ctx context.Context, ext, at string) (HandlingView, error)
+	AddRule(ctx context.Context, ext string, spec RuleSpec) (RuleResult, error)
+	RemoveRule(ctx context.Context, ext, ref string) (RuleResult, error)
+	SetRuleEnabled(ctx context.Context, ext, ref string, enabled bool) (RuleResult, error)
+	MoveRule(ctx context.Context, ext, ref string, to int) (RuleResult, error)
+	SetDND(ctx context.Context, ext string, on bool) (HandlingView, error)
+	SetForward(ctx context.Context, ext, target string) (HandlingView, error)
+	ListTimeFrames(ctx context.Context, owner string) ([]TimeFrameView, error)
+	AddTimeFrame(ctx context.Context, tf store.TimeFrame) (TimeFrameView, error)
+	RemoveTimeFrame(ctx context.Context, ref string) (TimeFrameView, error)
+	TimeZone(ctx context.Context) (TimeZoneView, error)
+	SetTimeZone(ctx context.Context, zone string) (TimeZoneView, error)
+
+	// Music on hold (music.go).
+	SetMusic(ctx context.Context, up MusicUpload) (MusicView, error)
+	ResetMusic(ctx context.Context) (MusicView, error)
+	ShowMusic(ctx context.Context) (MusicView, error)
+	MusicAudio(ctx context.Context, part string) ([]byte, error)
+
+	// Voicemail settings and messages, SMTP (voicemail.go).
+	VoicemailOps
 }
 
 // UserSpec describes a user to create. Empty passwords are generated
