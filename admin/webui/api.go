@@ -142,6 +142,7 @@ func (a *App) apiRoutes() {
 	a.apiCallsRoutes()
 	a.apiDashboardRoutes()
 	a.apiPrefsRoutes()
+	a.apiRulesRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		writeJSON(w, http.StatusNotFound, apiError{Error: "There is no such API endpoint (see docs/API.md)."})

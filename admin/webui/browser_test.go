@@ -271,7 +271,8 @@ func (u *ui) seedHistory() {
 // TestBrowserAdminAndUser is the whole story in a real browser: the office
 // manager logs in, creates a user and finds them in the list; the user logs
 // in, sees their phone turn online when it registers, makes a call the
-// manager watches live, and exports their call history as CSV.
+// manager watches live, exports their call history as CSV and adds an
+// answering rule.
 func TestBrowserAdminAndUser(t *testing.T) {
 	u := startUI(t)
 	u.addUser("100", "Olivia Manager", store.RoleAdmin, "office-pass-1")
@@ -397,6 +398,26 @@ func TestBrowserAdminAndUser(t *testing.T) {
 	}
 	bob.open("/me", "#recent-calls")
 	bob.capture("my-home", true)
+
+	// Bob changes his answering rules: at lunch, calls go to voicemail.
+	bob.open("/me/rules", "#new-rule")
+	bob.do("fill a rule",
+		chromedp.SendKeys(chromedp.ID("rule-name"), "Lunch"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("first-action"); s.value = "voicemail"; s.dispatchEvent(new Event("change")); })()`))
+	if hidden := run(bob, "if-no-answer step", chromedp.Evaluate[bool](`document.querySelector("fieldset[data-step=next]").hidden`)); !hidden {
+		t.Error("the If no answer step shows after Send to voicemail, which nothing follows")
+	}
+	bob.do("add the rule", chromedp.Click(chromedp.CSS("#new-rule button[type=submit]")), chromedp.WaitVisible(chromedp.ID("rule-1")))
+	if got := bob.text("#rule-1"); !strings.Contains(got, "Lunch") || !strings.Contains(got, "Send to my voicemail") || !strings.Contains(got, "applies now") {
+		t.Errorf("the new rule: %q", got)
+	}
+	if got := bob.text("#plan"); !strings.Contains(got, "voicemail") {
+		t.Errorf("a call now would: %q", got)
+	}
+	bob.capture("rules", true)
+	if h, err := u.sw.Store.CallHandling("201"); err != nil || len(h.Rules) != 1 || h.Rules[0].First.Action != store.ActVoicemail {
+		t.Errorf("201's stored rules: %+v, %v", h, err)
+	}
 
 	// The office manager's views of the same.
 	admin.open("/admin/calls", "#calls-table")

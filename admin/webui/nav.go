@@ -14,6 +14,7 @@ var (
 	}
 	meNav = []navItem{
 		{"home", "Home", "/me"},
+		{"rules", "Answering Rules", "/me/rules"},
 		{"phones", "Phones", "/me/phones"},
 		{"calls", "Call History", "/me/calls"},
 		{"password", "Change Password", "/me/password"},

@@ -53,6 +53,7 @@ var funcs = template.FuncMap{
 		return string(*p)
 	},
 	"derefBool": func(p *bool) bool { return p != nil && *p },
+	"stepArgs":  stepArgs,
 }
 
 func loadPages() (*pages, error) {

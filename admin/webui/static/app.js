@@ -46,6 +46,33 @@
     });
   }
 
+  // Rule steps: show the "To" and "Ring for" fields only for actions that
+  // use them, and the If-no-answer step only after a step that can go
+  // unanswered.
+  function setupRuleSteps() {
+    var selects = document.querySelectorAll("select[data-step-action]");
+    function apply() {
+      var follows = true;
+      selects.forEach(function (sel) {
+        var opt = sel.options[sel.selectedIndex];
+        var step = sel.closest("fieldset.step");
+        if (!opt || !step) return;
+        if (step.dataset.step === "next") step.hidden = !follows;
+        var target = step.querySelector("[data-needs=target]");
+        var ring = step.querySelector("[data-needs=ring]");
+        if (target) {
+          target.hidden = !opt.hasAttribute("data-target");
+          var input = target.querySelector("input");
+          if (input && opt.dataset.target) input.placeholder = opt.dataset.target;
+        }
+        if (ring) ring.hidden = !opt.hasAttribute("data-ring");
+        if (step.dataset.step === "first") follows = opt.hasAttribute("data-follows");
+      });
+    }
+    selects.forEach(function (sel) { sel.addEventListener("change", apply); });
+    apply();
+  }
+
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
   // formatDuration: 75 → "1:15", 3725 → "1:02:05".
@@ -149,6 +176,7 @@
     setupFilters();
     setupAutoSubmit();
     setupConfirm();
+    setupRuleSteps();
     setupDashboard();
     setupPhones();
     tick();
