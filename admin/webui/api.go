@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"switchboard/admin/webauth"
 )
@@ -145,6 +146,11 @@ func (a *App) apiRoutes() {
 	a.apiRulesRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
+		if allow := a.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: r.Method + " is not one of the methods of this endpoint: " + strings.Join(allow, ", ") + "."})
+			return
+		}
 		writeJSON(w, http.StatusNotFound, apiError{Error: "There is no such API endpoint (see docs/API.md)."})
 	})
 }

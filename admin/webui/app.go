@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"switchboard/admin/control"
@@ -115,6 +116,20 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r)
 }
 
+// allowed lists the methods another route takes at this path: the
+// catch-all routes answer 405 with them, 404 when there are none.
+func (a *App) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := a.mux.Handler(r2); pattern != "/" && pattern != "/api/" && pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func (a *App) routes() {
 	m := a.mux
 	m.Handle("GET /static/", staticHandler())
@@ -156,6 +171,10 @@ func (a *App) routes() {
 
 	a.apiRoutes()
 	m.HandleFunc("/", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
+		if allow := a.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return errorf(http.StatusMethodNotAllowed, "This address does not take that kind of request.")
+		}
 		return errNotFound
 	}))
 }

@@ -237,3 +237,18 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t)
+	b := e.apiLogin("100")
+	r := b.api("PUT", "/api/users", map[string]string{})
+	if r.code != http.StatusMethodNotAllowed || decode[apiError](t, r).Error == "" || r.hdr.Get("Allow") == "" {
+		t.Fatalf("PUT /api/users: %d %v %s", r.code, r.hdr, r.body)
+	}
+	p := e.login("100")
+	req, _ := http.NewRequest("DELETE", e.srv.URL+"/admin/users", nil)
+	req.Header.Set("X-CSRF-Token", p.csrf)
+	if r := p.do(req); r.code != http.StatusMethodNotAllowed || !strings.Contains(r.body, "does not take that kind of request") {
+		t.Fatalf("DELETE /admin/users: %d %q", r.code, r.body)
+	}
+}
