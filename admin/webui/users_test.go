@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -224,4 +225,25 @@ func TestXSSInertInUserFields(t *testing.T) {
 	}
 	r = b.post("/admin/users", url.Values{"ext": {`"><script>x</script>`}, "name": {"n"}, "role": {"user"}})
 	lacks(t, r, "<script>x")
+
+	// What phones send (a caller's display name, a user agent) is text too.
+	start := time.Now().Add(-time.Minute)
+	e.st.SaveCall(store.CallRecord{ID: "x", Caller: "230", CallerName: evil, Callee: `<b>201</b>`, Start: start, End: start,
+		Disposition: store.Missed, Cause: evil})
+	e.reg.set("230", store.Binding{Source: "192.0.2.1:5060", Transport: "UDP", UserAgent: evil, Updated: time.Now(), Expires: time.Now().Add(time.Hour)})
+	for _, page := range []string{"/admin/calls", "/admin/users/230"} {
+		r := b.get(page)
+		lacks(t, r, "<script>alert", "<img src=x", "<b>201</b>")
+	}
+	pw := "pass-230-word"
+	e.ops.SetUser(context.Background(), "230", control.UserPatch{Password: &pw})
+	e.pw["230"] = pw
+	own := e.login("230")
+	for _, page := range []string{"/me", "/me/phones", "/me/calls"} {
+		r := own.get(page)
+		if r.code != 200 {
+			t.Errorf("%s: %d", page, r.code)
+		}
+		lacks(t, r, "<script>alert", "<img src=x", "<b>201</b>")
+	}
 }
