@@ -65,7 +65,7 @@ func (v *Voicemail) deposit(ctx context.Context, s ivr.Session, ext string) erro
 		return v.bye(ctx, s, hungUp)
 	}
 	msg, err := v.Store.SaveMessage(store.VoiceMessage{Ext: ext, Caller: caller.Number, CallerName: caller.Name,
-		Time: started, Duration: duration(audio)}, audio)
+		Time: started, Duration: duration(audio), CallID: caller.CallID}, audio)
 	if err != nil {
 		v.Log.Error("voicemail not stored", "ext", ext, "caller", caller.Number, "err", err)
 		return err

@@ -75,7 +75,8 @@ func TestVoicemailOverCalls(t *testing.T) {
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("messages: %+v %v", msgs, err)
 	}
-	if m := msgs[0]; m.Caller != "201" || m.Read || m.Duration < 2*time.Second || m.Duration > 4*time.Second {
+	if m := msgs[0]; m.Caller != "201" || m.Read || m.Duration < 2*time.Second || m.Duration > 4*time.Second ||
+		m.CallID != call.Response().CallID().Value() {
 		t.Fatalf("stored %+v", m)
 	}
 	audio, _ := sw.Store.MessageAudio("200", msgs[0].ID)
