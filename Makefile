@@ -4,6 +4,7 @@ BIN     ?= bin/switchboard
 DATA    ?= ./switchboard-data
 SIP     ?= 0.0.0.0:5060
 HTTP    ?= 0.0.0.0:8080
+HTTPS   ?= 0.0.0.0:8443
 export CGO_ENABLED = 0
 
 .PHONY: build run test vet fuzz bench prompts clean
@@ -13,7 +14,7 @@ build:
 
 # Run the switch with data in ./switchboard-data; the first run prints the office-manager login.
 run: build
-	$(BIN) serve --data $(DATA) --sip $(SIP) --http $(HTTP)
+	$(BIN) serve --data $(DATA) --sip $(SIP) --http $(HTTP) --https $(HTTPS)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -76,25 +76,26 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return err
 	}
-	// After Listen: the login message names the real SIP address (port 0 picks one).
-	if err := firstRun(ctx, st, opts, sw.Addr(), os.Stdout); err != nil {
-		sw.Close()
-		ctl.Close()
-		return err
-	}
-	httpLn, err := net.Listen("tcp", opts.HTTP)
-	if err != nil {
-		sw.Close()
-		ctl.Close()
-		return fmt.Errorf("listen http %s: %w", opts.HTTP, err)
-	}
-	httpSrv := &http.Server{Handler: web.Handler(sw.Registrar(), bus.Dropped, sw), ReadHeaderTimeout: 10 * time.Second}
 	ops := &control.Local{Store: st, Reg: sw.Registrar(), Music: sw.Calls(), MWI: sw.Presence()}
 	if err := ops.ApplyMusic(); err != nil { // the stored music on hold, before the first call
 		log.Error("music on hold: playing the built-in music", "err", err)
 	}
+	webSrv, err := newWeb(st, ops, opts, sw, bus, log)
+	if err != nil {
+		sw.Close()
+		ctl.Close()
+		return err
+	}
+	// After Listen: the login message names the real addresses (port 0 picks one).
+	if err := firstRun(ctx, st, opts, sw.Addr(), webURL(webSrv.HTTPSAddr(), advertise), os.Stdout); err != nil {
+		webSrv.Close()
+		sw.Close()
+		ctl.Close()
+		return err
+	}
 
-	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", httpLn.Addr().String(), "control", ctl.Addr().String())
+	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", webSrv.HTTPAddr(), "https", webSrv.HTTPSAddr(),
+		"control", ctl.Addr().String())
 	var wg sync.WaitGroup
 	wg.Go(func() { sw.Serve(ctx) })
 	wg.Go(func() {
@@ -102,11 +103,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 			log.Error("control socket", "err", err)
 		}
 	})
-	wg.Go(func() {
-		if err := httpSrv.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http", "err", err)
-		}
-	})
+	wg.Go(func() { webSrv.Serve(ctx) })
 	pprofSrv := &http.Server{Handler: web.Profiling(), ReadHeaderTimeout: 10 * time.Second}
 	if opts.PProf != "" {
 		if ln, err := net.Listen("tcp", opts.PProf); err != nil {
@@ -121,10 +118,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		}
 	}
 	<-ctx.Done()
-	log.Info("shutting down")
-	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	httpSrv.Shutdown(shut)
+	log.Info("shutting down") // the web servers shut down by themselves (webSrv.Serve)
 	pprofSrv.Close()
 	wg.Wait()
 	log.Info("stopped")
@@ -133,7 +127,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 
 // firstRun creates the office manager's login on an empty store and prints
 // it once: there is no other way to learn it.
-func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAddr string, out io.Writer) error {
+func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAddr, webURL string, out io.Writer) error {
 	users, err := st.Users()
 	if err != nil || len(users) > 0 {
 		return err
@@ -147,9 +141,10 @@ func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAd
   Switchboard is set up in %s.
   Office manager login (shown only this once — write it down):
       extension %s, password %s
+      web admin: %s (see docs/WEB.md to trust its certificate)
       SIP phone for extension %s: user %s, password %s, server %s
   Change the password with: switchboard user set --data %s --ext %s --password NEW
 
-`, opts.Data, u.User.Ext, u.Password, u.User.Ext, u.User.Ext, u.SIPPassword, sipAddr, opts.Data, u.User.Ext)
+`, opts.Data, u.User.Ext, u.Password, webURL, u.User.Ext, u.User.Ext, u.SIPPassword, sipAddr, opts.Data, u.User.Ext)
 	return nil
 }
