@@ -39,6 +39,7 @@ func newWeb(st *store.Store, ops *control.Local, opts cli.ServeOptions, sw *serv
 		Reg:             sw.Registrar(),
 		Calls:           liveCalls{sw.Calls()},
 		Events:          bus,
+		MWI:             sw.Presence(),
 		Log:             log,
 		SIPServer:       net.JoinHostPort(sw.AdvertiseIP(), sipPort),
 		CertFingerprint: web.Fingerprint(cert),

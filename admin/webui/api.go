@@ -28,6 +28,12 @@ type apiError struct {
 // 403 for a user on an office-manager endpoint, and the same-origin and
 // CSRF (X-CSRF-Token) checks on every write.
 func (a *App) api(who audience, fn apiFunc) http.HandlerFunc {
+	return a.apiBody(who, maxFormBody, fn)
+}
+
+// apiBody is api for an endpoint whose body may be up to maxBody bytes (an
+// uploaded file).
+func (a *App) apiBody(who audience, maxBody int64, fn apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		l := a.loginOf(r)
@@ -40,7 +46,7 @@ func (a *App) api(who audience, fn apiFunc) http.HandlerFunc {
 			return
 		}
 		if !webauth.Safe(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			if err := webauth.CheckWrite(r, l); err != nil {
 				a.apiFail(w, r, err)
 				return
@@ -144,6 +150,7 @@ func (a *App) apiRoutes() {
 	a.apiDashboardRoutes()
 	a.apiPrefsRoutes()
 	a.apiRulesRoutes()
+	a.apiMessagesRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if allow := a.allowed(r); len(allow) > 0 {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/admin/control"
@@ -73,7 +74,10 @@ type Config struct {
 	Reg    Registrations
 	Calls  LiveCalls // nil: no live calls
 	Events Events    // nil: no live updates
-	Log    *slog.Logger
+	// MWI is told when a user's messages change (read, unread, deleted),
+	// so their phones' message-waiting lamps follow; nil: no lamps.
+	MWI MessageWaiting
+	Log *slog.Logger
 	// SIPServer is the address phones register to ("192.168.1.10:5060"),
 	// shown with new SIP credentials.
 	SIPServer string
@@ -89,6 +93,8 @@ type App struct {
 	log   *slog.Logger
 	pages *pages
 	mux   *http.ServeMux
+
+	uploadMu sync.Mutex // one audio conversion at a time (upload.go)
 }
 
 // New builds the app; it fails only if the embedded templates are broken.
@@ -138,6 +144,13 @@ func (a *App) routes() {
 	m.HandleFunc("POST /login", a.loginPost)
 	m.HandleFunc("POST /logout", a.page(anyone, a.logout))
 	m.HandleFunc("GET /me", a.page(anyone, a.meHome))
+	m.HandleFunc("GET /me/messages", a.page(anyone, a.messagesPage))
+	m.HandleFunc("GET /me/messages/{id}/audio", a.page(anyone, a.messageAudio))
+	m.HandleFunc("POST /me/messages/{id}/{op}", a.page(anyone, a.messageChange))
+	m.HandleFunc("POST /me/voicemail", a.page(anyone, a.mailboxSettings))
+	m.HandleFunc("POST /me/voicemail/greeting", a.uploadPage(anyone, greetingLimits.maxBytes, a.greetingUpload))
+	m.HandleFunc("POST /me/voicemail/greeting/delete", a.page(anyone, a.greetingDelete))
+	m.HandleFunc("GET /me/voicemail/greeting.wav", a.page(anyone, a.greetingListen))
 	m.HandleFunc("GET /me/rules", a.page(anyone, a.rulesPage))
 	m.HandleFunc("POST /me/rules", a.page(anyone, a.ruleAdd))
 	m.HandleFunc("POST /me/rules/dnd", a.page(anyone, a.ruleDND))

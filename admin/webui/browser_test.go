@@ -74,9 +74,9 @@ func startUI(t *testing.T) *ui {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops := &control.Local{Store: sw.Store, Reg: sw.Registrar()}
+	ops := &control.Local{Store: sw.Store, Reg: sw.Registrar(), Music: sw.Server.Calls(), MWI: sw.Server.Presence()}
 	app, err := webui.New(webui.Config{Store: sw.Store, Ops: ops, Auth: webauth.New(sw.Store, webauth.Config{}),
-		Reg: sw.Registrar(), Calls: liveCalls{sw.Server.Calls()}, Events: sw.Bus, SIPServer: sw.Addr(),
+		Reg: sw.Registrar(), Calls: liveCalls{sw.Server.Calls()}, Events: sw.Bus, MWI: sw.Server.Presence(), SIPServer: sw.Addr(),
 		Log:             slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		CertFingerprint: web.Fingerprint(cert), CertExpires: time.Now().AddDate(10, 0, 0)})
 	if err != nil {
@@ -90,6 +90,7 @@ func startUI(t *testing.T) *ui {
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
 		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.Flag("mute-audio", true),
 		chromedp.WindowSize(1280, 800))...)
 	root, cancelRoot := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancelRoot(); cancelAlloc() }) // stops the browser process it started
@@ -418,6 +419,8 @@ func TestBrowserAdminAndUser(t *testing.T) {
 	if h, err := u.sw.Store.CallHandling("201"); err != nil || len(h.Rules) != 1 || h.Rules[0].First.Action != store.ActVoicemail {
 		t.Errorf("201's stored rules: %+v, %v", h, err)
 	}
+
+	u.messagesStep(bob)
 
 	// The office manager's views of the same.
 	admin.open("/admin/calls", "#calls-table")

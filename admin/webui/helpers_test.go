@@ -3,9 +3,12 @@ package webui
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -77,6 +80,27 @@ func (f *fakeCalls) set(c ...LiveCall) {
 	f.mu.Unlock()
 }
 
+// fakeMWI records which mailboxes were said to have changed.
+type fakeMWI struct {
+	mu      sync.Mutex
+	changed []string
+}
+
+func (f *fakeMWI) Changed(ext string) {
+	f.mu.Lock()
+	f.changed = append(f.changed, ext)
+	f.mu.Unlock()
+}
+
+// take returns the changes so far and forgets them.
+func (f *fakeMWI) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.changed
+	f.changed = nil
+	return out
+}
+
 // env is the app on a TLS test server with a real store.
 type env struct {
 	t     *testing.T
@@ -88,6 +112,7 @@ type env struct {
 	calls *fakeCalls
 	bus   *event.Bus
 	ops   *control.Local
+	mwi   *fakeMWI
 	pw    map[string]string // web passwords of the users made by addUser
 }
 
@@ -99,10 +124,10 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, st: st, reg: &fakeReg{bindings: map[string][]store.Binding{}}, calls: &fakeCalls{},
-		bus: event.New(), pw: map[string]string{}}
-	e.ops = &control.Local{Store: st, Reg: e.reg}
+		bus: event.New(), mwi: &fakeMWI{}, pw: map[string]string{}}
+	e.ops = &control.Local{Store: st, Reg: e.reg, MWI: e.mwi}
 	e.auth = webauth.New(st, webauth.Config{})
-	e.app, err = New(Config{Store: st, Ops: e.ops, Auth: e.auth, Reg: e.reg, Calls: e.calls, Events: e.bus,
+	e.app, err = New(Config{Store: st, Ops: e.ops, Auth: e.auth, Reg: e.reg, Calls: e.calls, Events: e.bus, MWI: e.mwi,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SIPServer: "192.0.2.10:5060",
 		CertFingerprint: "AA:BB", CertExpires: time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
@@ -205,6 +230,63 @@ func (b *browser) api(method, path string, body any) resp {
 		req.Header.Set(webauth.CSRFHeader, b.csrf)
 	}
 	return b.do(req)
+}
+
+// upload sends a multipart form with one file (none when data is nil) and
+// the page's CSRF token.
+func (b *browser) upload(path, field, filename string, data []byte, form url.Values) resp {
+	b.e.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", b.csrf)
+	}
+	for k, vs := range form {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	if data != nil {
+		w, _ := mw.CreateFormFile(field, filename)
+		w.Write(data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.e.srv.URL+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return b.do(req)
+}
+
+// raw sends a body as it is (an uploaded file) with the session's CSRF header.
+func (b *browser) raw(method, path string, data []byte) resp {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(method, b.e.srv.URL+path, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if b.csrf != "" {
+		req.Header.Set(webauth.CSRFHeader, b.csrf)
+	}
+	return b.do(req)
+}
+
+// toneWAV is a 16-bit mono PCM WAV file of a 440 Hz tone.
+func toneWAV(d time.Duration, rate int) []byte {
+	n := int(d.Seconds() * float64(rate))
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.WriteString("RIFF")
+	binary.Write(&b, le, uint32(36+2*n))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
+		binary.Write(&b, le, v)
+	}
+	b.WriteString("data")
+	binary.Write(&b, le, uint32(2*n))
+	for i := range n {
+		binary.Write(&b, le, int16(8000*math.Sin(2*math.Pi*440*float64(i)/float64(rate))))
+	}
+	return b.Bytes()
 }
 
 // login logs in through the login form and returns the browser.

@@ -12,6 +12,7 @@ import (
 
 type meHomeView struct {
 	Ext         string
+	NewMessages int
 	Online      int
 	Phones      int
 	Recent      []callRow
@@ -26,7 +27,7 @@ func (a *App) meHome(w http.ResponseWriter, r *http.Request, l *webauth.Login) e
 	if err != nil {
 		return err
 	}
-	v := meHomeView{Ext: l.User.Ext, Phones: len(devs)}
+	v := meHomeView{Ext: l.User.Ext, Phones: len(devs), NewMessages: a.newMessages(l.User.Ext)}
 	for _, d := range devs {
 		if len(d.Bindings) > 0 {
 			v.Online++

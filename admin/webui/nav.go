@@ -14,6 +14,7 @@ var (
 	}
 	meNav = []navItem{
 		{"home", "Home", "/me"},
+		{"messages", "Messages", "/me/messages"},
 		{"rules", "Answering Rules", "/me/rules"},
 		{"phones", "Phones", "/me/phones"},
 		{"calls", "Call History", "/me/calls"},

@@ -143,26 +143,21 @@ func (a *App) renderError(w http.ResponseWriter, r *http.Request, l *webauth.Log
 // pageFunc is a page handler; it returns an error to show instead.
 type pageFunc func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error
 
+// maxFormBody bounds the body of every form and API write that is not an
+// upload.
+const maxFormBody = 1 << 20
+
 // page wraps a page handler: a visitor without a session goes to the login
 // page (and back afterwards), a user who is not an office manager is
 // refused admin pages, and every write passes the same-origin and CSRF checks.
 func (a *App) page(who audience, fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		l := a.loginOf(r)
+		l := a.gate(w, r, who)
 		if l == nil {
-			target := "/login"
-			if webauth.Safe(r.Method) && r.URL.Path != "/" {
-				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
-			}
-			http.Redirect(w, r, target, http.StatusSeeOther)
-			return
-		}
-		if who == admins && !l.Admin() {
-			a.renderError(w, r, l, errForbidden)
 			return
 		}
 		if !webauth.Safe(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 			if err := webauth.CheckWrite(r, l); err != nil {
 				a.renderError(w, r, l, err)
 				return
@@ -172,6 +167,25 @@ func (a *App) page(who audience, fn pageFunc) http.HandlerFunc {
 			a.renderError(w, r, l, err)
 		}
 	}
+}
+
+// gate returns the request's login if it may see a page for who; otherwise
+// it answered (the login page, or "office managers only") and returns nil.
+func (a *App) gate(w http.ResponseWriter, r *http.Request, who audience) *webauth.Login {
+	l := a.loginOf(r)
+	if l == nil {
+		target := "/login"
+		if webauth.Safe(r.Method) && r.URL.Path != "/" {
+			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return nil
+	}
+	if who == admins && !l.Admin() {
+		a.renderError(w, r, l, errForbidden)
+		return nil
+	}
+	return l
 }
 
 // localPath accepts only a path on this site as a place to go back to.

@@ -172,6 +172,68 @@
     });
   }
 
+  // Messages: playing a new one marks it heard through the API; the row and
+  // the counts follow.
+  function setupMessages() {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    box.querySelectorAll("audio[data-mark-read]").forEach(function (audio) {
+      audio.addEventListener("play", function () {
+        var tr = audio.closest("tr");
+        if (!tr || !tr.classList.contains("unread")) return;
+        tr.classList.remove("unread");
+        fetch(audio.dataset.markRead, {
+          method: "PATCH", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": box.dataset.csrf },
+          body: JSON.stringify({ read: true })
+        }).then(function (r) {
+          return r.ok ? r.json() : null;
+        }).then(function (d) {
+          if (!d) { tr.classList.add("unread"); return; }
+          var badge = tr.querySelector("[data-new]");
+          if (badge) badge.remove();
+          tr.querySelectorAll("form[data-when]").forEach(function (f) { f.hidden = f.dataset.when !== "heard"; });
+          var n = document.querySelector("[data-count='new']");
+          var heard = document.querySelector("[data-count='heard']");
+          if (n) n.textContent = String(d["new"]);
+          if (heard) heard.textContent = String(Number(heard.textContent) + 1);
+        }).catch(function () { tr.classList.add("unread"); });
+      });
+    });
+  }
+
+  // File inputs with data-max-mb refuse a file that is too large before it
+  // is sent (the server refuses it too).
+  function setupUploads() {
+    document.querySelectorAll("input[type=file][data-max-mb]").forEach(function (input) {
+      var mb = Number(input.dataset.maxMb);
+      function check() {
+        var f = input.files && input.files[0];
+        var msg = f && f.size > mb * 1024 * 1024 ? "The file is too large: it can be at most " + mb + " MB." : "";
+        showFieldError(input, msg);
+        return msg === "";
+      }
+      input.addEventListener("change", check);
+      if (input.form) input.form.addEventListener("submit", function (ev) { if (!check()) ev.preventDefault(); });
+    });
+  }
+
+  function showFieldError(input, msg) {
+    var field = input.closest(".field");
+    if (!field) return;
+    var p = field.querySelector(".field-error[data-client]");
+    if (!p) {
+      p = el("p", "", "field-error");
+      p.dataset.client = "";
+      p.setAttribute("role", "alert");
+      field.appendChild(p);
+    }
+    p.textContent = msg;
+    p.hidden = msg === "";
+    if (msg) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupFilters();
     setupAutoSubmit();
@@ -179,6 +241,8 @@
     setupRuleSteps();
     setupDashboard();
     setupPhones();
+    setupMessages();
+    setupUploads();
     tick();
     if (document.querySelector("[data-since]") || document.getElementById("dashboard")) {
       setInterval(tick, 1000);
