@@ -156,6 +156,9 @@ func (s *Store) DeleteUser(ext string) error {
 		if err := deleteVoicemail(tx, ext); err != nil {
 			return err
 		}
+		if err := deleteFavourites(tx, ext); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketUsers).Delete([]byte(ext))
 	})
 }

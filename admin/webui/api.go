@@ -151,6 +151,7 @@ func (a *App) apiRoutes() {
 	a.apiPrefsRoutes()
 	a.apiRulesRoutes()
 	a.apiMessagesRoutes()
+	a.apiContactsRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if allow := a.allowed(r); len(allow) > 0 {

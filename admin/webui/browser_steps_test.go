@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"switchboard/media"
 	"switchboard/media/tonetest"
 	"switchboard/store"
+	"switchboard/switch/phonetest"
 )
 
 // The browser test's later steps, one function per view, each run by
@@ -101,4 +103,47 @@ func (u *ui) messagesStep(bob *tab) {
 	if greetingLength < 2.9 || greetingLength > 3.1 {
 		t.Errorf("the browser reads the greeting as %.2f s long, want 3", greetingLength)
 	}
+}
+
+// contactsStep: 201 finds Carol in Contacts, stars her (she comes first),
+// watches her status turn "on a call" and back without reloading while he
+// calls her, and finds her in the header's quick pop-up.
+func (u *ui) contactsStep(bob *tab, desk *phonetest.Phone) {
+	t := u.t
+	t.Helper()
+	u.sw.Store.UpdateUser("202", func(us *store.User) error { us.Department = "Support"; return nil })
+	u.sw.Store.UpdateUser("201", func(us *store.User) error { us.Department = "Sales"; return nil })
+	bob.open("/me/contacts", "#contacts-table")
+	if got := bob.text("#contact-202"); !strings.Contains(got, "Carol King") || !strings.Contains(got, "Support") || !strings.Contains(got, "✓ online") {
+		t.Errorf("Carol in the contacts: %q", got)
+	}
+	bob.do("star Carol", chromedp.Click(chromedp.CSS(`#contact-202 button.star`)), chromedp.WaitVisible(chromedp.CSS(`#contact-202 button.star.on`)))
+	if first := run(bob, "first contact", chromedp.Evaluate[string](`document.querySelector("#contacts-table tbody tr").id`)); first != "contact-202" {
+		t.Errorf("the first contact after starring Carol: %s", first)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := desk.Dial(ctx, "202")
+	if err != nil {
+		t.Fatalf("201 calls 202: %v", err)
+	}
+	bob.do("Carol is on a call, live", chromedp.WaitVisible(chromedp.CSS(`#contact-202 .status.on_call`)))
+	bob.capture("contacts", true)
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob.do("Carol is back online, live", chromedp.WaitVisible(chromedp.CSS(`#contact-202 .status.online`)))
+
+	// The quick pop-up, from another page's header: favourites first, searchable.
+	bob.open("/me/phones", "#phones-table")
+	bob.do("open the quick contacts", chromedp.Click(chromedp.ID("quick-contacts")), chromedp.WaitVisible(chromedp.ID("quick-table")))
+	if first := bob.text("#quick-table tbody tr"); !strings.Contains(first, "Carol King") {
+		t.Errorf("the quick list starts with %q, want the favourite", first)
+	}
+	bob.capture("contacts-quick", true)
+	bob.do("search the quick list", chromedp.SendKeys(chromedp.ID("quick-q"), "sales"))
+	if n := run(bob, "visible quick rows", chromedp.Evaluate[int](`document.querySelectorAll("#quick-table tbody tr:not([hidden])").length`)); n != 1 {
+		t.Errorf("searching the quick list for sales shows %d rows", n)
+	}
+	bob.do("close the pop-up", chromedp.Click(chromedp.CSS("#quick [data-close]")), chromedp.WaitNotVisible(chromedp.ID("quick")))
 }

@@ -421,6 +421,7 @@ func TestBrowserAdminAndUser(t *testing.T) {
 	}
 
 	u.messagesStep(bob)
+	u.contactsStep(bob, desk)
 
 	// The office manager's views of the same.
 	admin.open("/admin/calls", "#calls-table")

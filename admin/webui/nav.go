@@ -15,6 +15,7 @@ var (
 	meNav = []navItem{
 		{"home", "Home", "/me"},
 		{"messages", "Messages", "/me/messages"},
+		{"contacts", "Contacts", "/me/contacts"},
 		{"rules", "Answering Rules", "/me/rules"},
 		{"phones", "Phones", "/me/phones"},
 		{"calls", "Call History", "/me/calls"},

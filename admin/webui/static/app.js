@@ -9,23 +9,26 @@
   // not contain the text; a row [data-filter-empty] shows when none match.
   function setupFilters() {
     document.querySelectorAll("input[data-filter]").forEach(function (input) {
-      var table = document.getElementById(input.dataset.filter);
-      if (!table) return;
-      function apply() {
-        var q = input.value.trim().toLowerCase();
-        var shown = 0;
-        table.querySelectorAll("tbody tr[data-row]").forEach(function (tr) {
-          var hit = q === "" || tr.textContent.toLowerCase().indexOf(q) >= 0;
-          tr.hidden = !hit;
-          if (hit) shown++;
-        });
-        var empty = document.querySelector("[data-filter-empty='" + table.id + "']");
-        if (empty) empty.hidden = shown > 0;
-        var count = document.querySelector("[data-filter-count='" + table.id + "']");
-        if (count) count.textContent = String(shown);
-      }
-      input.addEventListener("input", apply);
+      input.addEventListener("input", function () { applyFilter(input); });
     });
+  }
+
+  // applyFilter finds its table when it runs: the quick contacts list is
+  // loaded after the page.
+  function applyFilter(input) {
+    var table = document.getElementById(input.dataset.filter);
+    if (!table) return;
+    var q = input.value.trim().toLowerCase();
+    var shown = 0;
+    table.querySelectorAll("tbody tr[data-row]").forEach(function (tr) {
+      var hit = q === "" || tr.textContent.toLowerCase().indexOf(q) >= 0;
+      tr.hidden = !hit;
+      if (hit) shown++;
+    });
+    var empty = document.querySelector("[data-filter-empty='" + table.id + "']");
+    if (empty) empty.hidden = shown > 0;
+    var count = document.querySelector("[data-filter-count='" + table.id + "']");
+    if (count) count.textContent = String(shown);
   }
 
   // Filter forms: checkboxes and selects submit the form when changed.
@@ -202,6 +205,61 @@
     });
   }
 
+  // Contact statuses: every [data-status-ext] element shows its
+  // extension's status from the "contacts" event.
+  var statusLabels = { offline: "✗ offline", online: "✓ online", on_call: "on a call", ringing: "ringing" };
+
+  function showStatuses(statuses) {
+    document.querySelectorAll("[data-status-ext]").forEach(function (e) {
+      var s = statuses[e.dataset.statusExt];
+      if (!s || !statusLabels[s]) return;
+      e.className = "status " + s;
+      e.textContent = statusLabels[s];
+    });
+  }
+
+  function listenStatuses(url) {
+    if (!window.EventSource) return null;
+    var src = new EventSource(url);
+    src.addEventListener("contacts", function (ev) { showStatuses(JSON.parse(ev.data).statuses || {}); });
+    return src;
+  }
+
+  function setupContacts() {
+    var box = document.getElementById("contacts-live");
+    if (box) listenStatuses(box.dataset.events);
+  }
+
+  // The quick contacts pop-up of the header: loaded when opened, searchable,
+  // live while open. Without the script the header link opens Contacts.
+  function setupQuick() {
+    var open = document.getElementById("quick-contacts");
+    var dlg = document.getElementById("quick");
+    if (!open || !dlg || !dlg.showModal) return;
+    var body = document.getElementById("quick-body");
+    var q = document.getElementById("quick-q");
+    var src = null;
+    open.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      q.value = "";
+      dlg.showModal();
+      q.focus();
+      fetch(dlg.dataset.src, { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (html === null) return;
+        body.innerHTML = html;
+        applyFilter(q);
+        if (!src && !document.getElementById("contacts-live")) src = listenStatuses(dlg.dataset.events);
+      }).catch(function () {});
+    });
+    dlg.querySelector("[data-close]").addEventListener("click", function () { dlg.close(); });
+    dlg.addEventListener("click", function (ev) { if (ev.target === dlg) dlg.close(); }); // a click outside
+    dlg.addEventListener("close", function () {
+      if (src) { src.close(); src = null; }
+    });
+  }
+
   // File inputs with data-max-mb refuse a file that is too large before it
   // is sent (the server refuses it too).
   function setupUploads() {
@@ -242,6 +300,8 @@
     setupDashboard();
     setupPhones();
     setupMessages();
+    setupContacts();
+    setupQuick();
     setupUploads();
     tick();
     if (document.querySelector("[data-since]") || document.getElementById("dashboard")) {
