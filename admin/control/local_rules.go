@@ -340,33 +340,16 @@ func (l *Local) ListTimeFrames(_ context.Context, owner string) ([]TimeFrameView
 func (l *Local) AddTimeFrame(_ context.Context, tf store.TimeFrame) (TimeFrameView, error) {
 	tf.Name = strings.TrimSpace(tf.Name)
 	tf.Owner = strings.TrimSpace(tf.Owner)
-	if err := checkName("time frame", tf.Name); err != nil {
-		return TimeFrameView{}, err
-	}
 	if tf.ID != "" && !frameIDPattern.MatchString(tf.ID) {
 		return TimeFrameView{}, errorf(http.StatusBadRequest, "time frame id %q: want up to %d lower-case letters, digits and dashes", tf.ID, maxFrameID)
 	}
-	if err := route.CheckTimeFrame(tf); err != nil {
-		return TimeFrameView{}, errorf(http.StatusBadRequest, "%v", err)
-	}
-	if tf.Owner != "" {
-		if _, err := l.Store.User(tf.Owner); err != nil {
-			return TimeFrameView{}, asError(err, "extension "+tf.Owner)
-		}
-	}
-	all, err := l.Store.TimeFrames("*")
+	all, err := l.checkFrame(tf)
 	if err != nil {
 		return TimeFrameView{}, err
 	}
 	ids := map[string]bool{}
 	for _, o := range all {
 		ids[o.ID] = true
-		// One name means one frame wherever a user picks from: the
-		// organisation's frames and their own.
-		visible := tf.Owner == "" || o.Owner == "" || o.Owner == tf.Owner
-		if visible && strings.EqualFold(o.Name, tf.Name) {
-			return TimeFrameView{}, errorf(http.StatusConflict, "a time frame named %q already exists (id %s)", o.Name, o.ID)
-		}
 	}
 	switch {
 	case tf.ID != "" && ids[tf.ID]:
@@ -382,6 +365,57 @@ func (l *Local) AddTimeFrame(_ context.Context, tf store.TimeFrame) (TimeFrameVi
 		return TimeFrameView{}, err
 	}
 	return TimeFrameView{TimeFrame: tf}, nil
+}
+
+// UpdateTimeFrame replaces the name and times of the frame with tf.ID; its
+// owner stays. Rules that use it follow the new times at once.
+func (l *Local) UpdateTimeFrame(_ context.Context, tf store.TimeFrame) (TimeFrameView, error) {
+	old, err := l.Store.TimeFrame(tf.ID)
+	if err != nil {
+		return TimeFrameView{}, asError(err, "time frame "+tf.ID)
+	}
+	tf.Name = strings.TrimSpace(tf.Name)
+	tf.Owner = old.Owner
+	if _, err := l.checkFrame(tf); err != nil {
+		return TimeFrameView{}, err
+	}
+	if err := l.Store.PutTimeFrame(tf); err != nil {
+		return TimeFrameView{}, err
+	}
+	uses, err := l.ruleUses()
+	if err != nil {
+		return TimeFrameView{}, err
+	}
+	return TimeFrameView{TimeFrame: tf, UsedBy: uses[tf.ID]}, nil
+}
+
+// checkFrame checks a frame to store: its name, times and owner, and that
+// no other frame its users see has its name. It returns every frame.
+func (l *Local) checkFrame(tf store.TimeFrame) ([]store.TimeFrame, error) {
+	if err := checkName("time frame", tf.Name); err != nil {
+		return nil, err
+	}
+	if err := route.CheckTimeFrame(tf); err != nil {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	if tf.Owner != "" {
+		if _, err := l.Store.User(tf.Owner); err != nil {
+			return nil, asError(err, "extension "+tf.Owner)
+		}
+	}
+	all, err := l.Store.TimeFrames("*")
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range all {
+		// One name means one frame wherever a user picks from: the
+		// organisation's frames and their own.
+		visible := tf.Owner == "" || o.Owner == "" || o.Owner == tf.Owner
+		if o.ID != tf.ID && visible && strings.EqualFold(o.Name, tf.Name) {
+			return nil, errorf(http.StatusConflict, "a time frame named %q already exists (id %s)", o.Name, o.ID)
+		}
+	}
+	return all, nil
 }
 
 // findFrame finds a time frame by id or name (any case) among the frames
@@ -449,7 +483,8 @@ func (l *Local) TimeZone(context.Context) (TimeZoneView, error) {
 }
 
 // SetTimeZone sets the office's time zone (an IANA name). A running server
-// routes calls in the new zone after its next start.
+// routes calls in the new zone from the next call on (route reads the
+// setting for every call).
 func (l *Local) SetTimeZone(ctx context.Context, zone string) (TimeZoneView, error) {
 	if _, err := CheckTimeZone(zone); err != nil {
 		return TimeZoneView{}, err

@@ -146,6 +146,41 @@ func TestTimeFrames(t *testing.T) {
 	})
 }
 
+func TestUpdateTimeFrame(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	ops := &control.Local{Store: st}
+	c := ctx(t)
+	rulesOffice(t, ops)
+	weekly := []store.WeeklyRange{{Days: []int{2, 4}, Start: "18:00", End: "20:00"}}
+	gym, err := ops.AddTimeFrame(c, store.TimeFrame{Name: "Gym", Owner: "200", Weekly: weekly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ops.AddRule(c, "200", control.RuleSpec{Name: "Away", TimeFrame: gym.ID, First: store.RuleStep{Action: store.ActVoicemail}}); err != nil {
+		t.Fatal(err)
+	}
+	// New name and times; the owner stays whatever the caller says.
+	v, err := ops.UpdateTimeFrame(c, store.TimeFrame{ID: gym.ID, Name: " Gym and pool ", Owner: "201",
+		Dates: []store.DateRange{{From: "2026-12-24"}}})
+	if err != nil || v.Name != "Gym and pool" || v.Owner != "200" || len(v.Weekly) != 0 ||
+		!reflect.DeepEqual(v.UsedBy, []control.RuleUse{{Ext: "200", Rule: "Away"}}) {
+		t.Fatalf("update: %+v, %v", v, err)
+	}
+	if stored, _ := st.TimeFrame(gym.ID); stored.Name != "Gym and pool" || stored.Owner != "200" {
+		t.Fatalf("stored: %+v", stored)
+	}
+	// Keeping its own name is fine; taking another's is not; bad times are refused.
+	if _, err := ops.UpdateTimeFrame(c, store.TimeFrame{ID: gym.ID, Name: "GYM AND POOL", Weekly: weekly}); err != nil {
+		t.Fatalf("same name, other case: %v", err)
+	}
+	_, err = ops.UpdateTimeFrame(c, store.TimeFrame{ID: gym.ID, Name: "office hours", Weekly: weekly})
+	wantStatus(t, err, http.StatusConflict)
+	_, err = ops.UpdateTimeFrame(c, store.TimeFrame{ID: gym.ID, Name: "Gym"})
+	wantStatus(t, err, http.StatusBadRequest)
+	_, err = ops.UpdateTimeFrame(c, store.TimeFrame{ID: "nope", Name: "Gym", Weekly: weekly})
+	wantStatus(t, err, http.StatusNotFound)
+}
+
 func TestRules(t *testing.T) {
 	both(t, func(t *testing.T, ops control.Ops, st *store.Store) {
 		c := ctx(t)

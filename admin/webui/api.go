@@ -152,6 +152,7 @@ func (a *App) apiRoutes() {
 	a.apiRulesRoutes()
 	a.apiMessagesRoutes()
 	a.apiContactsRoutes()
+	a.apiFramesRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if allow := a.allowed(r); len(allow) > 0 {

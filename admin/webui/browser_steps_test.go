@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"switchboard/admin/control"
 	"switchboard/media"
 	"switchboard/media/tonetest"
 	"switchboard/store"
@@ -146,4 +147,58 @@ func (u *ui) contactsStep(bob *tab, desk *phonetest.Phone) {
 		t.Errorf("searching the quick list for sales shows %d rows", n)
 	}
 	bob.do("close the pop-up", chromedp.Click(chromedp.CSS("#quick [data-close]")), chromedp.WaitNotVisible(chromedp.ID("quick")))
+}
+
+// timeFramesStep: the office manager adds "Office hours" through the form
+// (a first try without a name is refused next to the field), sets the
+// office's time zone, and cannot delete the frame once a rule uses it; 201
+// adds a frame of his own.
+func (u *ui) timeFramesStep(admin, bob *tab) {
+	t := u.t
+	t.Helper()
+	admin.open("/admin/timeframes", "#zone-form")
+	admin.do("add a frame", chromedp.Click(chromedp.ID("add-frame")), chromedp.WaitVisible(chromedp.ID("frame-form")))
+	admin.do("submit without a name", chromedp.Click(chromedp.CSS("#frame-form button.primary")),
+		chromedp.WaitVisible(chromedp.CSS("#frame-form .field-error")))
+	if got := admin.text("#frame-form"); !strings.Contains(got, "Give the time frame a name") {
+		t.Errorf("the form without a name: %q", got)
+	}
+	admin.do("fill the frame",
+		chromedp.SendKeys(chromedp.ID("frame-name"), "Office hours"),
+		chromedp.Click(chromedp.CSS(`#weekly-0 input[value="5"]`)), // untick Friday
+		chromedp.SetValue(chromedp.CSS(`input[name="d0_from"]`), "2026-12-24"),
+		chromedp.SetValue(chromedp.CSS(`input[name="d0_to"]`), "2026-12-26"))
+	admin.do("save the frame", chromedp.Click(chromedp.CSS("#frame-form button.primary")), chromedp.WaitVisible(chromedp.ID("frame-office-hours")))
+	if got := admin.text("#frame-office-hours"); !strings.Contains(got, "Mon–Thu 09:00–17:00") || !strings.Contains(got, "Thu 24 Dec 2026 – Sat 26 Dec 2026, all day") {
+		t.Errorf("the new frame: %q", got)
+	}
+	admin.do("set the time zone", chromedp.SetValue(chromedp.ID("zone"), "Europe/Berlin"), chromedp.Click(chromedp.CSS("#zone-form button")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "flash") and contains(., "time zone")]`)))
+	if zone, _ := u.sw.Store.TimeZone(); zone != "Europe/Berlin" {
+		t.Errorf("stored time zone %q", zone)
+	}
+	if _, err := u.ops.AddRule(context.Background(), "201", control.RuleSpec{Name: "Office", TimeFrame: "office-hours",
+		First: store.RuleStep{Action: store.ActRingMyPhones}}); err != nil {
+		t.Fatal(err)
+	}
+	admin.open("/admin/timeframes", "#frame-office-hours")
+	admin.do("delete a frame in use", chromedp.Click(chromedp.CSS("#frame-office-hours button.danger")), chromedp.WaitVisible(chromedp.CSS(".alert")))
+	if got := admin.text(".alert"); !strings.Contains(got, `is used by rule "Office" of 201`) {
+		t.Errorf("deleting a frame in use: %q", got)
+	}
+	admin.capture("timeframes", true)
+	admin.open("/admin/timeframes/office-hours", "#frame-form")
+	admin.capture("timeframe-form", true)
+
+	bob.open("/me/timeframes", "#org-frames")
+	bob.do("add own frame", chromedp.Click(chromedp.ID("add-frame")), chromedp.WaitVisible(chromedp.ID("frame-form")),
+		chromedp.SendKeys(chromedp.ID("frame-name"), "Gym"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("#weekly-0 input[type=checkbox]").forEach(c => { c.checked = c.value === "2" || c.value === "4"; })`),
+		chromedp.SetValue(chromedp.CSS(`input[name="w0_start"]`), "18:00"),
+		chromedp.SetValue(chromedp.CSS(`input[name="w0_end"]`), "20:00"),
+		chromedp.Click(chromedp.CSS("#frame-form button.primary")), chromedp.WaitVisible(chromedp.ID("frame-201-gym")))
+	if got := bob.text("#frame-201-gym"); !strings.Contains(got, "Tue, Thu 18:00–20:00") {
+		t.Errorf("201's own frame: %q", got)
+	}
+	bob.capture("my-timeframes", false)
 }

@@ -422,6 +422,7 @@ func TestBrowserAdminAndUser(t *testing.T) {
 
 	u.messagesStep(bob)
 	u.contactsStep(bob, desk)
+	u.timeFramesStep(admin, bob)
 
 	// The office manager's views of the same.
 	admin.open("/admin/calls", "#calls-table")

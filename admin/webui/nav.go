@@ -9,6 +9,7 @@ var (
 	orgNav = []navItem{
 		{"home", "Home", "/admin"},
 		{"users", "Users", "/admin/users"},
+		{"timeframes", "Time Frames", "/admin/timeframes"},
 		{"calls", "Call History", "/admin/calls"},
 		{"prefs", "Account Preferences", "/admin/preferences"},
 	}
@@ -17,6 +18,7 @@ var (
 		{"messages", "Messages", "/me/messages"},
 		{"contacts", "Contacts", "/me/contacts"},
 		{"rules", "Answering Rules", "/me/rules"},
+		{"timeframes", "Time Frames", "/me/timeframes"},
 		{"phones", "Phones", "/me/phones"},
 		{"calls", "Call History", "/me/calls"},
 		{"password", "Change Password", "/me/password"},

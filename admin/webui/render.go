@@ -54,6 +54,9 @@ var funcs = template.FuncMap{
 	},
 	"derefBool": func(p *bool) bool { return p != nil && *p },
 	"stepArgs":  stepArgs,
+	"frameTable": func(rows []frameRow, s frameScope, id string, editable bool, csrf string) frameTableArgs {
+		return frameTableArgs{Rows: rows, Scope: s, ID: id, Editable: editable, CSRF: csrf}
+	},
 }
 
 func loadPages() (*pages, error) {
