@@ -153,6 +153,7 @@ func (a *App) apiRoutes() {
 	a.apiMessagesRoutes()
 	a.apiContactsRoutes()
 	a.apiFramesRoutes()
+	a.apiMusicRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if allow := a.allowed(r); len(allow) > 0 {

@@ -202,3 +202,55 @@ func (u *ui) timeFramesStep(admin, bob *tab) {
 	}
 	bob.capture("my-timeframes", false)
 }
+
+// musicStep: the office manager uploads an MP3 as the music and a WAV as
+// the intro, and the browser plays both.
+func (u *ui) musicStep(admin *tab) {
+	t := u.t
+	t.Helper()
+	wav, notAudio := u.files()
+	mp3, err := filepath.Abs("../../media/audioimport/testdata/audio/tone-1k-3s-44100-mono.mp3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.open("/admin/music", "#music-upload")
+	if got := admin.text("#music-now"); !strings.Contains(got, "The built-in music") || !strings.Contains(got, "No intro") {
+		t.Errorf("music on hold at first: %q", got)
+	}
+	admin.do("upload a text file as music",
+		chromedp.SetUploadFiles(chromedp.ID("music-file"), []string{notAudio}),
+		chromedp.Click(chromedp.CSS("#music-upload button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#music-upload .field-error")))
+	if got := admin.text("#music-upload .field-error"); !strings.Contains(got, "This is not a WAV or MP3 file.") {
+		t.Errorf("refusing a text file: %q", got)
+	}
+	admin.do("upload music",
+		chromedp.SetUploadFiles(chromedp.ID("music-file"), []string{mp3}),
+		chromedp.Click(chromedp.CSS("#music-upload button[type=submit]")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "flash") and contains(., "new music")]`)))
+	admin.do("upload an intro",
+		chromedp.SetUploadFiles(chromedp.ID("intro-file"), []string{wav}),
+		chromedp.Click(chromedp.CSS("#intro-upload button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("remove-intro")))
+	if got := admin.text("#music-now"); !strings.Contains(got, "Your intro (0:03)") || !strings.Contains(got, "Your music (0:03, repeating)") {
+		t.Errorf("music on hold after the uploads: %q", got)
+	}
+	for _, p := range []struct {
+		sel  string
+		want float64
+	}{{"#music-player audio", 3}, {"#intro-player audio", 3}} {
+		got := run(admin, "load "+p.sel, chromedp.Evaluate[float64](`new Promise((ok, fail) => {
+			const a = document.querySelector("`+p.sel+`");
+			a.addEventListener("loadedmetadata", () => ok(a.duration));
+			a.addEventListener("error", () => fail(new Error("the audio does not load")));
+			a.preload = "metadata"; a.load();
+		})`, chromedp.EvalAwaitPromise))
+		if got < p.want-0.1 || got > p.want+0.1 {
+			t.Errorf("%s plays %.2f s, want %.0f", p.sel, got, p.want)
+		}
+	}
+	if _, err := u.sw.Store.Audio(store.AudioMusicIntro); err != nil {
+		t.Errorf("stored intro: %v", err)
+	}
+	admin.capture("music", true)
+}

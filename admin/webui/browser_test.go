@@ -423,6 +423,7 @@ func TestBrowserAdminAndUser(t *testing.T) {
 	u.messagesStep(bob)
 	u.contactsStep(bob, desk)
 	u.timeFramesStep(admin, bob)
+	u.musicStep(admin)
 
 	// The office manager's views of the same.
 	admin.open("/admin/calls", "#calls-table")

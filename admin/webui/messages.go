@@ -30,7 +30,7 @@ type MessageWaiting interface {
 }
 
 // Greeting uploads: WAV or MP3, as long as a greeting recorded by phone may be.
-var greetingLimits = audioLimits{what: "greeting", maxBytes: 20 << 20, maxDuration: 2 * time.Minute, minDuration: time.Second}
+var greetingLimits = audioLimits{what: "a greeting", maxBytes: 20 << 20, maxDuration: 2 * time.Minute, minDuration: time.Second}
 
 var messageIDPattern = regexp.MustCompile(`^[0-9a-f]{1,32}$`)
 

@@ -184,7 +184,7 @@ func TestGreetingUpload(t *testing.T) {
 		"a greeting needs at least 1 second")
 	big := append(toneWAV(time.Second, 8000), make([]byte, 21<<20)...)
 	refused("too large", b.upload("/me/voicemail/greeting", "greeting", "big.wav", big, nil), http.StatusRequestEntityTooLarge,
-		"The file is too large: a greeting file can be at most 20 MB.")
+		"The file is too large: it can be at most 20 MB.")
 	if r := b.upload("/me/voicemail/greeting", "greeting", "g.wav", toneWAV(3*time.Second, 44100), url.Values{"csrf": {"nope"}}); r.code != http.StatusForbidden {
 		t.Fatalf("upload without the CSRF token: %d", r.code)
 	}

@@ -10,6 +10,7 @@ var (
 		{"home", "Home", "/admin"},
 		{"users", "Users", "/admin/users"},
 		{"timeframes", "Time Frames", "/admin/timeframes"},
+		{"music", "Music on Hold", "/admin/music"},
 		{"calls", "Call History", "/admin/calls"},
 		{"prefs", "Account Preferences", "/admin/preferences"},
 	}

@@ -87,7 +87,7 @@ func formFile(r *http.Request, field string) (multipart.File, *multipart.FileHea
 
 // audioLimits are what one kind of upload may be.
 type audioLimits struct {
-	what        string // "greeting", "music", …: for messages
+	what        string // "a greeting", "music on hold", …: for messages
 	maxBytes    int64
 	maxDuration time.Duration
 	minDuration time.Duration
@@ -101,7 +101,7 @@ func convertAudio(r io.Reader, lim audioLimits) ([]byte, audioimport.Info, error
 		return nil, info, audioError(err, lim)
 	}
 	if info.Duration < lim.minDuration {
-		return nil, info, errorf(http.StatusBadRequest, "This file holds only %s of audio; a %s needs at least %s.",
+		return nil, info, errorf(http.StatusBadRequest, "This file holds only %s of audio; %s needs at least %s.",
 			roundDuration(info.Duration), lim.what, roundDuration(lim.minDuration))
 	}
 	return ulaw, info, nil
@@ -120,7 +120,7 @@ func audioError(err error, lim audioLimits) error {
 		return errorf(http.StatusBadRequest, "This kind of audio file cannot be read (%v). Save it as an ordinary WAV (PCM) or MP3 file and try again.",
 			errors.Unwrap(err))
 	case errors.Is(err, audioimport.ErrTooLong):
-		return errorf(http.StatusBadRequest, "The recording is too long: a %s can be at most %s.", lim.what, roundDuration(lim.maxDuration))
+		return tooLongError(lim)
 	case errors.Is(err, audioimport.ErrEmpty):
 		return errorf(http.StatusBadRequest, "This file holds no audio.")
 	}
@@ -128,7 +128,11 @@ func audioError(err error, lim audioLimits) error {
 }
 
 func tooLargeError(lim audioLimits) *Error {
-	return errorf(http.StatusRequestEntityTooLarge, "The file is too large: a %s file can be at most %d MB.", lim.what, lim.maxBytes>>20)
+	return errorf(http.StatusRequestEntityTooLarge, "The file is too large: it can be at most %d MB.", lim.maxBytes>>20)
+}
+
+func tooLongError(lim audioLimits) *Error {
+	return errorf(http.StatusBadRequest, "The recording is too long: %s can be at most %s.", lim.what, roundDuration(lim.maxDuration))
 }
 
 // roundDuration shows a duration for people: "2 minutes", "1.5 seconds".
