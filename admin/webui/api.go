@@ -154,6 +154,7 @@ func (a *App) apiRoutes() {
 	a.apiContactsRoutes()
 	a.apiFramesRoutes()
 	a.apiMusicRoutes()
+	a.apiSMTPRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if allow := a.allowed(r); len(allow) > 0 {

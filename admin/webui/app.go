@@ -202,6 +202,7 @@ func (a *App) routes() {
 	m.HandleFunc("GET /admin/preferences", a.page(admins, a.prefsPage))
 	m.HandleFunc("POST /admin/preferences/reauth", a.page(admins, a.prefsReauth))
 	m.HandleFunc("GET /admin/backup", a.page(admins, a.backupDownload))
+	m.HandleFunc("POST /admin/preferences/smtp", a.page(admins, a.smtpSave))
 
 	a.apiRoutes()
 	m.HandleFunc("/", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {

@@ -254,3 +254,32 @@ func (u *ui) musicStep(admin *tab) {
 	}
 	admin.capture("music", true)
 }
+
+// smtpStep: the office manager enters their password again and sets up
+// the mail server voicemail emails go through; the password is not shown.
+func (u *ui) smtpStep(admin *tab, password string) {
+	t := u.t
+	t.Helper()
+	admin.open("/admin/preferences", "#reauth")
+	admin.do("enter the password again", chromedp.SendKeys(chromedp.ID("reauth-password"), password),
+		chromedp.Click(chromedp.CSS("#reauth button[type=submit]")), chromedp.WaitVisible(chromedp.ID("smtp-form")))
+	admin.do("submit a wrong sender", chromedp.SendKeys(chromedp.ID("smtp-host"), "smtp.example.com"),
+		chromedp.SendKeys(chromedp.ID("smtp-from"), "voicemail"),
+		chromedp.Click(chromedp.CSS("#smtp-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#smtp-form .field-error")))
+	if got := admin.text("#smtp-form .field-error"); !strings.Contains(got, "is not an email address") {
+		t.Errorf("a wrong sender: %q", got)
+	}
+	admin.do("fill the email settings",
+		chromedp.SetValue(chromedp.ID("smtp-from"), "voicemail@example.com"),
+		chromedp.SendKeys(chromedp.ID("smtp-user"), "voicemail@example.com"),
+		chromedp.SendKeys(chromedp.ID("smtp-password"), "mail-secret-1"),
+		chromedp.Click(chromedp.CSS("#smtp-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "flash") and contains(., "email settings")]`)))
+	if c, err := u.sw.Store.SMTP(); err != nil || c.Host != "smtp.example.com" || c.Password != "mail-secret-1" || c.From != "voicemail@example.com" {
+		t.Errorf("stored SMTP settings: %+v, %v", c, err)
+	}
+	if html := run(admin, "page source", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, "mail-secret-1") {
+		t.Error("the page shows the SMTP password")
+	}
+	admin.capture("preferences", true)
+}

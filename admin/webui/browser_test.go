@@ -433,7 +433,6 @@ func TestBrowserAdminAndUser(t *testing.T) {
 		t.Errorf("201's phone on the user page: %q", got)
 	}
 	admin.capture("user", true)
-	admin.open("/admin/preferences", "#certificate")
-	admin.capture("preferences", false)
+	u.smtpStep(admin, "office-pass-1")
 	t.Logf("screenshots in %s", u.shots)
 }

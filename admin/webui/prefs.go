@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -21,6 +22,9 @@ type prefsView struct {
 	Reauthed    bool
 	ReauthUntil string
 	Error       string // the password form's message
+	SMTP        smtpForm
+	SMTPErrors  map[string]string
+	TLSChoices  []struct{ Value, Label string }
 }
 
 func (a *App) prefsView(l *webauth.Login) prefsView {
@@ -31,6 +35,14 @@ func (a *App) prefsView(l *webauth.Login) prefsView {
 	}
 	if v.Reauthed {
 		v.ReauthUntil = l.Session.ReauthUntil.In(loc).Format("15:04")
+		v.TLSChoices = tlsChoices
+		if vo, err := a.voicemail(); err == nil {
+			if cur, err := vo.SMTP(context.Background()); err == nil {
+				v.SMTP = smtpFormOf(cur)
+			} else {
+				a.log.Error("smtp settings", "err", err)
+			}
+		}
 	}
 	return v
 }
@@ -38,9 +50,10 @@ func (a *App) prefsView(l *webauth.Login) prefsView {
 func (a *App) prefsPage(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
 	v := a.prefsView(l)
 	if r.URL.Query().Get("reauth") == "1" && !v.Reauthed {
-		v.Error = "Enter your password again to download a backup."
+		v.Error = "Enter your password again to open the sensitive settings."
 	}
-	a.render(w, r, http.StatusOK, "prefs", &view{Title: "Account Preferences", Login: l, Section: "org", Nav: "prefs", Data: v})
+	a.render(w, r, http.StatusOK, "prefs", &view{Title: "Account Preferences", Login: l, Section: "org", Nav: "prefs",
+		Flash: map[string]string{"smtp": "The email settings are saved."}[r.URL.Query().Get("done")], Data: v})
 	return nil
 }
 

@@ -24,7 +24,7 @@ func TestPreferencesNeedReauthForBackup(t *testing.T) {
 	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/admin/preferences?reauth=1" {
 		t.Fatalf("backup without re-authentication: %d %q", r.code, r.hdr.Get("Location"))
 	}
-	contains(t, b.get("/admin/preferences?reauth=1"), "Enter your password again to download a backup.")
+	contains(t, b.get("/admin/preferences?reauth=1"), "Enter your password again to open the sensitive settings.")
 	contains(t, b.post("/admin/preferences/reauth", url.Values{"password": {""}}), "Enter your password.")
 	r = b.post("/admin/preferences/reauth", url.Values{"password": {"wrong-password"}})
 	if r.code != http.StatusUnauthorized {
