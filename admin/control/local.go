@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"switchboard/store"
 )
@@ -32,6 +33,9 @@ type Local struct {
 }
 
 var _ Ops = (*Local)(nil)
+
+// maxDepartment bounds a user's department name.
+const maxDepartment = 100
 
 func (l *Local) realm() (string, error) { return l.Store.SIPRealm() }
 
@@ -120,7 +124,7 @@ func (l *Local) ListUsers(context.Context) ([]UserView, error) {
 }
 
 func (l *Local) view(u store.User, devices []string) UserView {
-	v := UserView{Ext: u.Ext, Name: u.Name(), Role: u.Role, Disabled: u.Disabled, System: u.System,
+	v := UserView{Ext: u.Ext, Name: u.Name(), Department: u.Department, Role: u.Role, Disabled: u.Disabled, System: u.System,
 		WebLogin: u.PasswordHash != "", Devices: devices}
 	if len(u.Emails) > 0 {
 		v.Email = u.Emails[0]
@@ -145,6 +149,13 @@ func (l *Local) SetUser(_ context.Context, ext string, p UserPatch) (UserView, e
 	}
 	if p.Role != nil && !p.Role.Valid() {
 		return UserView{}, errorf(http.StatusBadRequest, "role %q must be admin or user", *p.Role)
+	}
+	if p.Department != nil {
+		dep := strings.TrimSpace(*p.Department)
+		if len(dep) > maxDepartment || strings.IndexFunc(dep, unicode.IsControl) >= 0 {
+			return UserView{}, errorf(http.StatusBadRequest, "a department is at most %d characters, without line breaks", maxDepartment)
+		}
+		p.Department = &dep
 	}
 	var hash string
 	if p.Password != nil {
@@ -179,6 +190,9 @@ func (l *Local) SetUser(_ context.Context, ext string, p UserPatch) (UserView, e
 		}
 		if p.Disabled != nil {
 			u.Disabled = *p.Disabled
+		}
+		if p.Department != nil {
+			u.Department = *p.Department
 		}
 		return nil
 	})

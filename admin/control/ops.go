@@ -79,6 +79,7 @@ type UserPatch struct {
 	Password    *string     `json:"password,omitempty"`
 	SIPPassword *string     `json:"sip_password,omitempty"` // of the primary device
 	Disabled    *bool       `json:"disabled,omitempty"`
+	Department  *string     `json:"department,omitempty"` // "" clears it
 }
 
 // UserView is a user as shown to the operator (no secrets).
@@ -86,6 +87,7 @@ type UserView struct {
 	Ext        string     `json:"ext"`
 	Name       string     `json:"name"`
 	Email      string     `json:"email,omitempty"`
+	Department string     `json:"department,omitempty"`
 	Role       store.Role `json:"role"`
 	Disabled   bool       `json:"disabled,omitempty"`
 	System     bool       `json:"system,omitempty"`

@@ -152,3 +152,25 @@ func TestContactsEventsAndAPI(t *testing.T) {
 		t.Fatalf("star without CSRF: %d", r.code)
 	}
 }
+
+func TestDepartmentFromUserPage(t *testing.T) {
+	e := contactsEnv(t)
+	m := e.login("100")
+	contains(t, m.get("/admin/users/201"), `id="department"`, `value="Sales"`)
+	r := m.post("/admin/users/200", url.Values{"name": {"Alice Smith"}, "role": {"user"}, "department": {strings.Repeat("x", 101)}})
+	if r.code != http.StatusBadRequest {
+		t.Fatalf("long department: %d", r.code)
+	}
+	contains(t, r, "A department is at most 100 characters")
+	if r := m.post("/admin/users/200", url.Values{"name": {"Alice Smith"}, "role": {"user"}, "department": {" Accounts "}}); r.code != http.StatusSeeOther {
+		t.Fatalf("set department: %d %s", r.code, r.body)
+	}
+	if u, _ := e.st.User("200"); u.Department != "Accounts" {
+		t.Fatalf("stored department %q", u.Department)
+	}
+	contains(t, e.login("201").get("/me/contacts"), "Accounts")
+	api := e.apiLogin("100")
+	if r := api.api("PATCH", "/api/users/201", map[string]string{"department": ""}); r.code != 200 || strings.Contains(r.body, "Sales") {
+		t.Fatalf("API clears the department: %d %s", r.code, r.body)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"switchboard/admin/control"
 	"switchboard/admin/webauth"
 	"switchboard/switch/event"
 )
@@ -17,6 +18,8 @@ type meHomeView struct {
 	Phones      int
 	Recent      []callRow
 	RecentTotal int
+	Now         string // what calls to the user do now, for people
+	Plan        string // as the switch would route one
 }
 
 // recentDays is how far back the home page looks for recent calls.
@@ -44,8 +47,31 @@ func (a *App) meHome(w http.ResponseWriter, r *http.Request, l *webauth.Login) e
 		p.Calls = p.Calls[:8]
 	}
 	v.Recent, v.RecentTotal = callRows(p.Calls, loc, l.User.Ext), p.Total
+	if ro, err := a.rules(); err == nil {
+		h, err := ro.CallHandling(r.Context(), l.User.Ext, "")
+		if err != nil {
+			return err
+		}
+		v.Now, v.Plan = handlingSummary(h), h.Plan
+	}
 	a.render(w, r, http.StatusOK, "me", &view{Title: "Home", Login: l, Section: "me", Nav: "home", Data: v})
 	return nil
+}
+
+// handlingSummary says which answering rule applies now.
+func handlingSummary(h control.HandlingView) string {
+	switch {
+	case h.Override == "dnd":
+		return "Do not disturb is on."
+	case h.Override == "forward":
+		return "All calls are forwarded to " + h.ForwardTo + "."
+	}
+	for _, r := range h.Rules {
+		if r.Number == h.Active {
+			return "Your rule “" + r.Name + "” applies."
+		}
+	}
+	return "No rule of yours applies: the usual handling."
 }
 
 // phonesView is the user's Phones page (and its live-updated table).

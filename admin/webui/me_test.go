@@ -31,7 +31,8 @@ func TestMyAccountPages(t *testing.T) {
 		t.Fatalf("a user's start page: %d %q", r.code, r.hdr.Get("Location"))
 	}
 	r = b.get("/me")
-	contains(t, r, "1 <span class=\"muted\">of 2</span>", "phones online", "from 201", "to 202", "calls in the last 30 days")
+	contains(t, r, "1 <span class=\"muted\">of 2</span>", "phones online", "from 201", "to 202", "calls in the last 30 days",
+		"No rule of yours applies", "A call now: <span class=\"mono\">ring 200")
 	lacks(t, r, "secret of bob", "Bob&#39;s phone")
 
 	r = b.get("/me/phones")

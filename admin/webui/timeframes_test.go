@@ -165,6 +165,11 @@ func TestMyTimeFrames(t *testing.T) {
 	if tf, _ := e.st.TimeFrame("201-bob-s-gym"); tf.Name != "Bob's gym" {
 		t.Fatalf("bob's frame changed: %+v", tf)
 	}
+	// Names are shown as text.
+	b.post("/me/timeframes", frameValues(`<img src=x onerror=alert(1)>`, []string{"6"}, "", "", nil))
+	r = b.get("/me/timeframes")
+	contains(t, r, "&lt;img src=x onerror=alert(1)&gt;")
+	lacks(t, r, "<img src=x")
 	// A user's own frame cannot take the office's name.
 	contains(t, b.post("/me/timeframes", frameValues("office hours", []string{"1"}, "09:00", "10:00", nil)), "already exists")
 }

@@ -171,7 +171,8 @@ func (a *App) userView(r *http.Request, l *webauth.Login, ext string) (userPageV
 			v.Online++
 		}
 	}
-	v.Form = userEdit{Name: &v.User.Name, Email: &v.User.Email, Role: &v.User.Role, Disabled: &v.User.Disabled}
+	v.Form = userEdit{Name: &v.User.Name, Email: &v.User.Email, Role: &v.User.Role, Disabled: &v.User.Disabled,
+		Department: &v.User.Department}
 	return v, nil
 }
 
@@ -194,7 +195,8 @@ func (a *App) userUpdate(w http.ResponseWriter, r *http.Request, l *webauth.Logi
 	ext := r.PathValue("ext")
 	name, email, role := r.PostFormValue("name"), r.PostFormValue("email"), store.Role(r.PostFormValue("role"))
 	disabled := r.PostFormValue("disabled") != ""
-	ed := userEdit{Name: &name, Email: &email, Role: &role, Disabled: &disabled}
+	dep := r.PostFormValue("department")
+	ed := userEdit{Name: &name, Email: &email, Role: &role, Disabled: &disabled, Department: &dep}
 	if _, err := a.updateUser(r.Context(), l, ext, ed); err != nil {
 		e := a.userError(r, err)
 		if e.Fields == nil {

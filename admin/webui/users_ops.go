@@ -62,10 +62,11 @@ func (a *App) createUser(ctx context.Context, spec control.UserSpec) (control.Ne
 
 // userEdit is what the edit form (or PATCH) changes.
 type userEdit struct {
-	Name     *string     `json:"name,omitempty"`
-	Email    *string     `json:"email,omitempty"`
-	Role     *store.Role `json:"role,omitempty"`
-	Disabled *bool       `json:"disabled,omitempty"`
+	Name       *string     `json:"name,omitempty"`
+	Email      *string     `json:"email,omitempty"`
+	Role       *store.Role `json:"role,omitempty"`
+	Disabled   *bool       `json:"disabled,omitempty"`
+	Department *string     `json:"department,omitempty"`
 }
 
 func (a *App) updateUser(ctx context.Context, l *webauth.Login, ext string, ed userEdit) (control.UserView, error) {
@@ -85,6 +86,12 @@ func (a *App) updateUser(ctx context.Context, l *webauth.Login, ext string, ed u
 	if ed.Email != nil {
 		*ed.Email = strings.TrimSpace(*ed.Email)
 		check("email", control.UserSpec{Ext: "99", Name: "x", Email: *ed.Email})
+	}
+	if ed.Department != nil {
+		*ed.Department = strings.TrimSpace(*ed.Department)
+		if len(*ed.Department) > 100 || strings.ContainsAny(*ed.Department, "\r\n\t") {
+			probs["department"] = "A department is at most 100 characters on one line."
+		}
 	}
 	if ed.Role != nil {
 		check("role", control.UserSpec{Ext: "99", Name: "x", Role: *ed.Role})
@@ -106,7 +113,8 @@ func (a *App) updateUser(ctx context.Context, l *webauth.Login, ext string, ed u
 	if err := a.checkPerson(ext); err != nil {
 		return control.UserView{}, err
 	}
-	v, err := a.cfg.Ops.SetUser(ctx, ext, control.UserPatch{Name: ed.Name, Email: ed.Email, Role: ed.Role, Disabled: ed.Disabled})
+	v, err := a.cfg.Ops.SetUser(ctx, ext, control.UserPatch{Name: ed.Name, Email: ed.Email, Role: ed.Role, Disabled: ed.Disabled,
+		Department: ed.Department})
 	if err != nil {
 		return v, err
 	}
