@@ -94,7 +94,8 @@ type App struct {
 	pages *pages
 	mux   *http.ServeMux
 
-	uploadMu sync.Mutex // one audio conversion at a time (upload.go)
+	uploadMu sync.Mutex    // one audio conversion at a time (upload.go)
+	uploads  chan struct{} // uploads whose body may be in memory at once (upload.go)
 }
 
 // New builds the app; it fails only if the embedded templates are broken.
@@ -106,7 +107,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: cfg.Log, pages: p, mux: http.NewServeMux()}
+	a := &App{cfg: cfg, log: cfg.Log, pages: p, mux: http.NewServeMux(), uploads: make(chan struct{}, maxUploads)}
 	a.routes()
 	return a, nil
 }

@@ -456,7 +456,7 @@ func (a *App) apiMessagesRoutes() {
 	m.HandleFunc("GET /api/me/voicemail/greeting", a.api(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		return nil, a.greetingListen(w, r, l)
 	}))
-	m.HandleFunc("PUT /api/me/voicemail/greeting", a.apiBody(anyone, greetingLimits.maxBytes+1, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
+	m.HandleFunc("PUT /api/me/voicemail/greeting", a.apiUpload(anyone, greetingLimits.maxBytes+1, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		info, err := a.putGreeting(l.User.Ext, r.Body)
 		if err != nil {
 			return nil, err

@@ -241,7 +241,7 @@ func (a *App) apiMusicRoutes() {
 	m.HandleFunc("GET /api/music/{part}", a.api(admins, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		return nil, a.musicAudio(w, r, l)
 	}))
-	m.HandleFunc("PUT /api/music/{part}", a.apiBody(admins, control.MaxMusicUpload+1, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
+	m.HandleFunc("PUT /api/music/{part}", a.apiUpload(admins, control.MaxMusicUpload+1, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		part := r.PathValue("part")
 		if _, ok := musicLimits[part]; !ok {
 			return nil, errorf(http.StatusNotFound, "Upload to /api/music/music or /api/music/intro.")

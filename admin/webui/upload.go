@@ -21,6 +21,34 @@ import (
 // (audioimport.Convert, bounded again by size and duration) before
 // anything is stored, so a refused file changes nothing.
 
+// maxUploads is how many uploads may be read at once; more wait their
+// turn, so a burst of large files cannot exhaust the box's memory.
+const maxUploads = 2
+
+// uploadSlot waits for a free upload slot (or the request to end) and
+// returns its release.
+func (a *App) uploadSlot(r *http.Request) (func(), error) {
+	select {
+	case a.uploads <- struct{}{}:
+		return func() { <-a.uploads }, nil
+	case <-r.Context().Done():
+		return nil, errorf(http.StatusServiceUnavailable, "The server is busy with other uploads; please try again.")
+	}
+}
+
+// apiUpload is apiBody for an endpoint whose body is an uploaded file:
+// it also waits for an upload slot.
+func (a *App) apiUpload(who audience, maxBody int64, fn apiFunc) http.HandlerFunc {
+	return a.apiBody(who, maxBody, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
+		release, err := a.uploadSlot(r)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		return fn(w, r, l)
+	})
+}
+
 // multipartSlack is what a form adds to its file: boundaries, part
 // headers, the CSRF token and a few small fields.
 const multipartSlack = 64 << 10
@@ -42,6 +70,12 @@ func (a *App) uploadPage(who audience, maxFile int64, fn uploadFunc) http.Handle
 			a.renderError(w, r, l, err)
 			return
 		}
+		release, err := a.uploadSlot(r)
+		if err != nil {
+			a.renderError(w, r, l, err)
+			return
+		}
+		defer release()
 		limit := maxFile + multipartSlack
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		tooLarge := false
