@@ -417,6 +417,12 @@ func (a *App) apiFramesRoutes() {
 			return map[string]string{"deleted": tf.ID}, nil
 		}))
 	}
+	a.apiZoneRoutes()
+}
+
+// apiZoneRoutes: the office's time zone.
+func (a *App) apiZoneRoutes() {
+	m := a.mux
 	m.HandleFunc("GET /api/timezone", a.api(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		fo, err := a.frameOps()
 		if err != nil {
