@@ -155,6 +155,7 @@ func (a *App) apiRoutes() {
 	a.apiFramesRoutes()
 	a.apiMusicRoutes()
 	a.apiSMTPRoutes()
+	a.apiEmergencyRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if allow := a.allowed(r); len(allow) > 0 {

@@ -283,3 +283,44 @@ func (u *ui) smtpStep(admin *tab, password string) {
 	}
 	admin.capture("preferences", true)
 }
+
+// emergencyStep: still re-authenticated, the office manager enters the
+// emergency address (a wrong country code first) and adds an authorized
+// contact.
+func (u *ui) emergencyStep(admin *tab) {
+	t := u.t
+	t.Helper()
+	admin.open("/admin/preferences", "#emergency-form")
+	admin.do("submit the emergency address with a wrong country",
+		chromedp.SendKeys(chromedp.ID("e911-organization"), "Phonetest Dental"),
+		chromedp.SendKeys(chromedp.ID("e911-street"), "100 Main Street, Suite 4"),
+		chromedp.SendKeys(chromedp.ID("e911-city"), "Springfield"),
+		chromedp.SendKeys(chromedp.ID("e911-region"), "IL"),
+		chromedp.SendKeys(chromedp.ID("e911-postal"), "62701"),
+		chromedp.SendKeys(chromedp.ID("e911-country"), "U"),
+		chromedp.Click(chromedp.CSS("#emergency-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#emergency-form .field-error")))
+	if got := admin.text("#emergency-form .field-error"); !strings.Contains(got, "two-letter code") {
+		t.Errorf("a wrong country: %q", got)
+	}
+	admin.do("save the emergency address",
+		chromedp.SetValue(chromedp.ID("e911-country"), "us"),
+		chromedp.SendKeys(chromedp.ID("e911-notes"), "Entrance at the back, 2nd floor"),
+		chromedp.Click(chromedp.CSS("#emergency-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(@class, "flash") and contains(., "emergency address")]`)))
+	if a, err := u.sw.Store.EmergencyAddress(); err != nil || a.Country != "US" || a.Street != "100 Main Street, Suite 4" {
+		t.Errorf("stored emergency address: %+v, %v", a, err)
+	}
+	admin.do("add an authorized contact",
+		chromedp.SendKeys(chromedp.ID("contact-name"), "Dana Owner"),
+		chromedp.SendKeys(chromedp.ID("contact-phone"), "+1 217 555 0100"),
+		chromedp.SendKeys(chromedp.ID("contact-email"), "dana@example.com"),
+		chromedp.SendKeys(chromedp.ID("contact-role"), "Owner"),
+		chromedp.Click(chromedp.CSS("#contact-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#authorized-table")))
+	if got := admin.text("#authorized-table"); !strings.Contains(got, "Dana Owner") || !strings.Contains(got, "dana@example.com") {
+		t.Errorf("the authorized contacts: %q", got)
+	}
+	admin.do("scroll to the emergency address", chromedp.ScrollIntoView(chromedp.ID("emergency")))
+	admin.capture("emergency", true)
+}

@@ -434,5 +434,6 @@ func TestBrowserAdminAndUser(t *testing.T) {
 	}
 	admin.capture("user", true)
 	u.smtpStep(admin, "office-pass-1")
+	u.emergencyStep(admin)
 	t.Logf("screenshots in %s", u.shots)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"switchboard/admin/webauth"
+	"switchboard/store"
 )
 
 // Account Preferences: the HTTPS certificate's fingerprint, and the
@@ -25,6 +26,13 @@ type prefsView struct {
 	SMTP        smtpForm
 	SMTPErrors  map[string]string
 	TLSChoices  []struct{ Value, Label string }
+
+	Emergency       store.EmergencyAddress
+	EmergencySet    bool
+	EmergencyErrors map[string]string
+	Contacts        []store.AuthorizedContact
+	Contact         store.AuthorizedContact // the one being edited (ID set) or added
+	ContactErrors   map[string]string
 }
 
 func (a *App) prefsView(l *webauth.Login) prefsView {
@@ -43,18 +51,31 @@ func (a *App) prefsView(l *webauth.Login) prefsView {
 				a.log.Error("smtp settings", "err", err)
 			}
 		}
+		a.prefsData(&v, "")
 	}
 	return v
 }
 
 func (a *App) prefsPage(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
 	v := a.prefsView(l)
+	if id := r.URL.Query().Get("contact"); id != "" && v.Reauthed {
+		a.prefsData(&v, id)
+	}
 	if r.URL.Query().Get("reauth") == "1" && !v.Reauthed {
 		v.Error = "Enter your password again to open the sensitive settings."
 	}
 	a.render(w, r, http.StatusOK, "prefs", &view{Title: "Account Preferences", Login: l, Section: "org", Nav: "prefs",
-		Flash: map[string]string{"smtp": "The email settings are saved."}[r.URL.Query().Get("done")], Data: v})
+		Flash: prefsDone[r.URL.Query().Get("done")], Data: v})
 	return nil
+}
+
+// prefsDone are the messages after a change (?done=…).
+var prefsDone = map[string]string{
+	"smtp":            "The email settings are saved.",
+	"emergency":       "The emergency address is saved.",
+	"contact-added":   "The contact is added.",
+	"contact-saved":   "The contact is saved.",
+	"contact-removed": "The contact is removed.",
 }
 
 var errNoPassword = errors.New("no password")

@@ -182,14 +182,7 @@ func (a *App) smtpView(r *http.Request) (control.SMTPView, error) {
 
 func (a *App) apiSMTPRoutes() {
 	m := a.mux
-	reauthed := func(fn func(r *http.Request) (any, error)) http.HandlerFunc {
-		return a.api(admins, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
-			if !a.cfg.Auth.Reauthed(l) {
-				return nil, errorf(http.StatusForbidden, "Enter your password again first (POST /api/reauth); it opens sensitive settings for 5 minutes.")
-			}
-			return fn(r)
-		})
-	}
+	reauthed := a.reauthedAPI
 	m.HandleFunc("GET /api/smtp", reauthed(func(r *http.Request) (any, error) { return a.smtpView(r) }))
 	m.HandleFunc("PATCH /api/smtp", reauthed(func(r *http.Request) (any, error) {
 		var p control.SMTPPatch
