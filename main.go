@@ -25,6 +25,7 @@ import (
 	"switchboard/switch/call"
 	"switchboard/switch/event"
 	"switchboard/switch/server"
+	"switchboard/switch/voicemail"
 )
 
 func main() {
@@ -76,7 +77,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return err
 	}
-	ops := &control.Local{Store: st, Reg: sw.Registrar(), Music: sw.Calls(), MWI: sw.Presence()}
+	ops := &control.Local{Store: st, Reg: sw.Registrar(), Music: sw.Calls(), MWI: sw.Presence(), Mail: &voicemail.SMTP{Settings: st}}
 	if err := ops.ApplyMusic(); err != nil { // the stored music on hold, before the first call
 		log.Error("music on hold: playing the built-in music", "err", err)
 	}

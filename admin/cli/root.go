@@ -19,6 +19,7 @@ import (
 
 	"switchboard/admin/control"
 	"switchboard/store"
+	"switchboard/switch/voicemail"
 )
 
 // ServeFunc runs the switch until ctx ends.
@@ -163,5 +164,5 @@ func (g *globals) openOps(mayCreate bool) (control.Ops, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &control.Local{Store: s}, func() { s.Close() }, nil
+	return &control.Local{Store: s, Mail: &voicemail.SMTP{Settings: s}}, func() { s.Close() }, nil
 }

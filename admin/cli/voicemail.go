@@ -226,7 +226,7 @@ func newVoicemailDeleteCmd(g *globals) *cobra.Command {
 
 func newSMTPCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "smtp", Short: "The mail server voicemail emails go through"}
-	cmd.AddCommand(newSMTPSetCmd(g), newSMTPShowCmd(g))
+	cmd.AddCommand(newSMTPSetCmd(g), newSMTPShowCmd(g), newSMTPTestCmd(g))
 	return cmd
 }
 
@@ -280,6 +280,34 @@ func newSMTPSetCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&password, "password", "", "password (stored; never shown)")
 	cmd.Flags().StringVar(&from, "from", "", "sender address of voicemail emails")
 	cmd.Flags().StringVar(&tlsMode, "tls", "auto", "auto: STARTTLS when offered; require; off; implicit (SMTPS)")
+	return cmd
+}
+
+func newSMTPTestCmd(g *globals) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "test --to ADDRESS",
+		Short: "Send a test email through the SMTP server, the way voicemail is sent",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(to) == "" {
+				return usagef("--to: give the address to send the test email to")
+			}
+			ops, done, err := g.openOps(false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := ops.TestSMTP(cmd.Context(), to)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "test email sent to %s through %s\n", res.To, res.Server)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "address to send the test email to (required)")
+	cmd.MarkFlagRequired("to")
 	return cmd
 }
 

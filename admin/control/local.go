@@ -28,6 +28,7 @@ type Local struct {
 	Reg   Registrations
 	MWI   MWI
 	Music MusicOnHold
+	Mail  SMTPTester // sends test emails; nil: none
 
 	musicMu sync.Mutex // one music upload at a time (music.go)
 }

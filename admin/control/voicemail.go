@@ -3,9 +3,12 @@ package control
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"switchboard/store"
@@ -20,6 +23,19 @@ type VoicemailOps interface {
 	DeleteMessage(ctx context.Context, ext, id string) error
 	SMTP(ctx context.Context) (SMTPView, error)
 	SetSMTP(ctx context.Context, p SMTPPatch) (SMTPView, error)
+	TestSMTP(ctx context.Context, to string) (SMTPTestResult, error)
+}
+
+// SMTPTester sends a test email through the SMTP settings: the voicemail
+// mailer (switch/voicemail's SMTP), wired by main.
+type SMTPTester interface {
+	SendTest(ctx context.Context, to string) error
+}
+
+// SMTPTestResult says where a test email went.
+type SMTPTestResult struct {
+	To     string `json:"to"`
+	Server string `json:"server"` // host:port
 }
 
 // MWI is told when a box changes, so the phones' lamps follow (the
@@ -239,6 +255,53 @@ func (l *Local) SetSMTP(_ context.Context, p SMTPPatch) (SMTPView, error) {
 	return smtpView(c), nil
 }
 
+// smtpTestTimeout bounds a test email (a server that does not answer).
+const smtpTestTimeout = 20 * time.Second
+
+// TestSMTP sends a test email to `to` through the stored SMTP settings.
+// A server that cannot be reached or refuses is 502 with what it said.
+func (l *Local) TestSMTP(ctx context.Context, to string) (SMTPTestResult, error) {
+	to = strings.TrimSpace(to)
+	if to == "" || !emailPattern.MatchString(to) || strings.ContainsAny(to, "\r\n<>,;\"") || len(to) > 254 {
+		return SMTPTestResult{}, errorf(http.StatusBadRequest, "%q is not an email address", to)
+	}
+	c, err := l.Store.SMTP()
+	if errors.Is(err, store.ErrNotFound) {
+		return SMTPTestResult{}, errorf(http.StatusNotFound, "no SMTP server is set up yet: set the mail server first")
+	}
+	if err != nil {
+		return SMTPTestResult{}, err
+	}
+	if l.Mail == nil {
+		return SMTPTestResult{}, errorf(http.StatusServiceUnavailable, "sending email is not available here")
+	}
+	ctx, cancel := context.WithTimeout(ctx, smtpTestTimeout)
+	defer cancel()
+	res := SMTPTestResult{To: to, Server: c.Addr()}
+	if err := l.Mail.SendTest(ctx, to); err != nil {
+		return SMTPTestResult{}, errorf(http.StatusBadGateway, "%s", smtpFailure(c.Addr(), err))
+	}
+	return res, nil
+}
+
+// smtpFailure says why a test email did not go, in words for the office manager.
+func smtpFailure(addr string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "smtp: ")
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return "the mail server at " + addr + " did not answer in time (check the server name, the port and the firewall)"
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return "cannot reach the mail server at " + addr + ": " + oe.Err.Error() + " (check the server name and the port)"
+	}
+	var pe *textproto.Error
+	if errors.As(err, &pe) {
+		return "the mail server at " + addr + " refused: " + msg
+	}
+	return "sending through " + addr + " failed: " + msg
+}
+
 // Client side.
 
 func (c *Client) Voicemail(ctx context.Context, ext string) (out VoicemailView, err error) {
@@ -261,6 +324,10 @@ func (c *Client) DeleteMessage(ctx context.Context, ext, id string) error {
 
 func (c *Client) SMTP(ctx context.Context) (out SMTPView, err error) {
 	return out, c.doJSON(ctx, "GET", "/v1/smtp", nil, &out)
+}
+
+func (c *Client) TestSMTP(ctx context.Context, to string) (out SMTPTestResult, err error) {
+	return out, c.doJSON(ctx, "POST", "/v1/smtp/test", map[string]string{"to": to}, &out)
 }
 
 func (c *Client) SetSMTP(ctx context.Context, p SMTPPatch) (out SMTPView, err error) {
@@ -311,6 +378,16 @@ func voicemailRoutes(ops Ops, h func(pattern string, fn func(w http.ResponseWrit
 			return err
 		}
 		out, err := ops.SetSMTP(r.Context(), p)
+		return reply(w, out, err)
+	})
+	h("POST /v1/smtp/test", func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			To string `json:"to"`
+		}
+		if err := readJSON(r, &req); err != nil {
+			return err
+		}
+		out, err := ops.TestSMTP(r.Context(), req.To)
 		return reply(w, out, err)
 	})
 }

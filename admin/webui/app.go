@@ -204,6 +204,7 @@ func (a *App) routes() {
 	m.HandleFunc("POST /admin/preferences/reauth", a.page(admins, a.prefsReauth))
 	m.HandleFunc("GET /admin/backup", a.page(admins, a.backupDownload))
 	m.HandleFunc("POST /admin/preferences/smtp", a.page(admins, a.smtpSave))
+	m.HandleFunc("POST /admin/preferences/smtp/test", a.page(admins, a.smtpTest))
 	m.HandleFunc("POST /admin/preferences/emergency", a.page(admins, a.emergencySave))
 	m.HandleFunc("POST /admin/preferences/contacts", a.page(admins, a.contactSave))
 	m.HandleFunc("POST /admin/preferences/contacts/{id}", a.page(admins, a.contactSave))

@@ -26,6 +26,8 @@ type prefsView struct {
 	SMTP        smtpForm
 	SMTPErrors  map[string]string
 	TLSChoices  []struct{ Value, Label string }
+	TestTo      string // the test email's address (default: the admin's)
+	TestError   string
 
 	Emergency       store.EmergencyAddress
 	EmergencySet    bool
@@ -50,6 +52,9 @@ func (a *App) prefsView(l *webauth.Login) prefsView {
 			} else {
 				a.log.Error("smtp settings", "err", err)
 			}
+		}
+		if len(l.User.Emails) > 0 {
+			v.TestTo = l.User.Emails[0]
 		}
 		a.prefsData(&v, "")
 	}

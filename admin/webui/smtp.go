@@ -172,6 +172,37 @@ func (a *App) smtpSave(w http.ResponseWriter, r *http.Request, l *webauth.Login)
 	return nil
 }
 
+// smtpTest sends a test email through the stored settings, the way
+// voicemail is sent, and says on the page whether it went.
+func (a *App) smtpTest(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
+	if a.needReauth(w, r, l) {
+		return nil
+	}
+	vo, err := a.voicemail()
+	if err != nil {
+		return err
+	}
+	to := strings.TrimSpace(r.PostFormValue("to"))
+	res, err := vo.TestSMTP(r.Context(), to)
+	if err != nil {
+		e := a.userError(r, err)
+		var ce *control.Error
+		if e.Status >= 500 && !errors.As(err, &ce) {
+			return e
+		}
+		v := a.prefsView(l)
+		v.TestTo, v.TestError = to, e.Msg
+		a.render(w, r, e.Status, "prefs", &view{Title: "Account Preferences", Login: l, Section: "org", Nav: "prefs", Data: v})
+		return nil
+	}
+	a.log.Info("web: test email sent", "by", l.User.Ext, "to", res.To, "server", res.Server)
+	v := a.prefsView(l)
+	v.TestTo = res.To
+	a.render(w, r, http.StatusOK, "prefs", &view{Title: "Account Preferences", Login: l, Section: "org", Nav: "prefs",
+		Flash: "A test email went to " + res.To + " through " + res.Server + ": check that it arrives (and its spam folder).", Data: v})
+	return nil
+}
+
 func (a *App) smtpView(r *http.Request) (control.SMTPView, error) {
 	vo, err := a.voicemail()
 	if err != nil {
@@ -190,5 +221,18 @@ func (a *App) apiSMTPRoutes() {
 			return nil, err
 		}
 		return a.setSMTP(r.Context(), p)
+	}))
+	m.HandleFunc("POST /api/smtp/test", reauthed(func(r *http.Request) (any, error) {
+		var req struct {
+			To string `json:"to"`
+		}
+		if err := readJSON(r, &req); err != nil {
+			return nil, err
+		}
+		vo, err := a.voicemail()
+		if err != nil {
+			return nil, err
+		}
+		return vo.TestSMTP(r.Context(), req.To)
 	}))
 }

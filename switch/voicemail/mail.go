@@ -67,6 +67,33 @@ func (m *SMTP) Deliver(ctx context.Context, to string, msg store.VoiceMessage, a
 	return m.send(ctx, cfg, to, data)
 }
 
+// SendTest emails a short test message to `to` through the SMTP settings,
+// the way voicemail is sent, so the office manager can check them.
+func (m *SMTP) SendTest(ctx context.Context, to string) error {
+	if strings.ContainsAny(to, "\r\n<>") {
+		return fmt.Errorf("smtp: %q is not an email address", to)
+	}
+	cfg, err := m.Settings.SMTP()
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNoSMTP
+	}
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	h := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
+	now := time.Now()
+	h("From", cfg.From)
+	h("To", to)
+	h("Subject", "Switchboard test email")
+	h("Date", now.Format(time.RFC1123Z))
+	h("Message-ID", "<test-"+store.RandomToken(8)+"@"+domainOf(cfg.From)+">")
+	h("MIME-Version", "1.0")
+	h("Content-Type", "text/plain; charset=utf-8")
+	buf.WriteString("\r\nThis is a test email from Switchboard: voicemail emails can go through " + cfg.Addr() + ".\r\n")
+	return m.send(ctx, cfg, to, buf.Bytes())
+}
+
 // send runs one SMTP session: greet, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT.
 func (m *SMTP) send(ctx context.Context, cfg store.SMTPSettings, to string, data []byte) error {
 	var d net.Dialer

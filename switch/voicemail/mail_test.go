@@ -314,3 +314,26 @@ func TestDepositEmailedThroughSMTP(t *testing.T) {
 		t.Fatalf("MWI told %d times", e.mwi.count())
 	}
 }
+
+func TestSMTPSendTest(t *testing.T) {
+	srv := startFakeSMTP(t, func(f *fakeSMTP) { f.rejectTo = "nobody@example.com" })
+	cfg := store.SMTPSettings{Host: "127.0.0.1", Port: srv.port(), From: "pbx@example.com"}
+	m := &SMTP{Settings: settings{smtp: &cfg}, Hostname: "switchboard.test"}
+	if err := m.SendTest(t.Context(), "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.messages()
+	if len(got) != 1 || got[0].to != "alice@example.com" || got[0].from != "pbx@example.com" ||
+		!strings.Contains(string(got[0].data), "Subject: Switchboard test email") {
+		t.Fatalf("sent: %+v", got)
+	}
+	if err := m.SendTest(t.Context(), "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "550") {
+		t.Fatalf("refused recipient: %v", err)
+	}
+	if err := m.SendTest(t.Context(), "a@example.com\r\nBcc: x@y.z"); err == nil {
+		t.Fatal("a header in the address was sent")
+	}
+	if err := (&SMTP{Settings: settings{}}).SendTest(t.Context(), "alice@example.com"); !errors.Is(err, ErrNoSMTP) {
+		t.Fatalf("no settings: %v", err)
+	}
+}
