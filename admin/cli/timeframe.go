@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"switchboard/admin/control"
 	"switchboard/store"
 	"switchboard/switch/route"
 )
@@ -24,7 +26,7 @@ func newTimeFrameCmd(g *globals) *cobra.Command {
 			"ranges — read in the office's time zone (`switchboard timezone`). The organisation's\n" +
 			"frames can be used by everyone; a frame with --owner only by that user's rules.",
 	}
-	cmd.AddCommand(newTimeFrameListCmd(g), newTimeFrameAddCmd(g), newTimeFrameRemoveCmd(g))
+	cmd.AddCommand(newTimeFrameListCmd(g), newTimeFrameAddCmd(g), newTimeFrameEditCmd(g), newTimeFrameRemoveCmd(g))
 	return cmd
 }
 
@@ -121,6 +123,109 @@ func newTimeFrameAddCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+func newTimeFrameEditCmd(g *globals) *cobra.Command {
+	var name string
+	var weekly, dates []string
+	cmd := &cobra.Command{
+		Use:   "edit ID|NAME [--name NAME] [--weekly \"DAYS [HH:MM-HH:MM]\"]... [--date \"DATE[..DATE] [HH:MM-HH:MM]\"]...",
+		Short: "Rename a time frame or change its times",
+		Long: "Change a time frame: --name renames it; --weekly and --date (as for `timeframe add`) replace\n" +
+			"all of its times; without them the times stay. Its owner and id stay, and the rules using\n" +
+			"it follow the new times at once.",
+		Example: "  switchboard timeframe edit office-hours --weekly \"mon-fri 08:30-17:30\"\n" +
+			"  switchboard timeframe edit Holidays --name \"Public holidays\"",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			if !f.Changed("name") && len(weekly) == 0 && len(dates) == 0 {
+				return usagef("nothing to change: give --name, --weekly or --date")
+			}
+			var times store.TimeFrame
+			if len(weekly) > 0 || len(dates) > 0 {
+				var err error
+				if times, err = parseFrameTimes(weekly, dates); err != nil {
+					return err
+				}
+			}
+			ops, done, err := g.openOps(false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			frames, err := ops.ListTimeFrames(cmd.Context(), "")
+			if err != nil {
+				return err
+			}
+			tf, err := pickFrame(frames, strings.TrimSpace(args[0]))
+			if err != nil {
+				return err
+			}
+			if f.Changed("name") {
+				tf.Name = strings.TrimSpace(name)
+			}
+			if len(weekly) > 0 || len(dates) > 0 {
+				tf.Weekly, tf.Dates = times.Weekly, times.Dates
+			}
+			if err := route.CheckTimeFrame(tf); err != nil {
+				return usagef("%v", err)
+			}
+			out, err := ops.UpdateTimeFrame(cmd.Context(), tf)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "changed time frame %s (%s): %s\n", out.ID, out.Name, formatFrame(out.TimeFrame))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "new name of the frame")
+	f.StringArrayVar(&weekly, "weekly", nil, `days and times every week, e.g. "mon-fri 09:00-17:00" (repeatable; replaces the times)`)
+	f.StringArrayVar(&dates, "date", nil, `a date or date range, optionally with times (repeatable; replaces the times)`)
+	return cmd
+}
+
+// parseFrameTimes reads --weekly and --date values into a frame's times
+// (route.CheckTimeFrame checks them with the frame's name).
+func parseFrameTimes(weekly, dates []string) (store.TimeFrame, error) {
+	var tf store.TimeFrame
+	for _, w := range weekly {
+		ranges, err := parseWeekly(w)
+		if err != nil {
+			return tf, usagef("--weekly %q: %v", w, err)
+		}
+		tf.Weekly = append(tf.Weekly, ranges...)
+	}
+	for _, d := range dates {
+		ranges, err := parseDate(d)
+		if err != nil {
+			return tf, usagef("--date %q: %v", d, err)
+		}
+		tf.Dates = append(tf.Dates, ranges...)
+	}
+	return tf, nil
+}
+
+// pickFrame finds a frame by id, or by name (any case) when only one has it.
+func pickFrame(frames []control.TimeFrameView, ref string) (store.TimeFrame, error) {
+	var named []string
+	var found store.TimeFrame
+	for _, f := range frames {
+		if f.ID == ref {
+			return f.TimeFrame, nil
+		}
+		if strings.EqualFold(f.Name, ref) {
+			named, found = append(named, f.ID), f.TimeFrame
+		}
+	}
+	switch len(named) {
+	case 0:
+		return found, &control.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("time frame %q not found", ref)}
+	case 1:
+		return found, nil
+	}
+	return found, usagef("several time frames are named %q: give the id (%s)", ref, strings.Join(named, ", "))
+}
+
 func newTimeFrameRemoveCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove ID|NAME",
@@ -148,20 +253,11 @@ func buildTimeFrame(name, owner string, weekly, dates []string) (store.TimeFrame
 	if len(weekly) == 0 && len(dates) == 0 {
 		return tf, usagef("a time frame needs times: give --weekly or --date (or both)")
 	}
-	for _, w := range weekly {
-		ranges, err := parseWeekly(w)
-		if err != nil {
-			return tf, usagef("--weekly %q: %v", w, err)
-		}
-		tf.Weekly = append(tf.Weekly, ranges...)
+	times, err := parseFrameTimes(weekly, dates)
+	if err != nil {
+		return tf, err
 	}
-	for _, d := range dates {
-		ranges, err := parseDate(d)
-		if err != nil {
-			return tf, usagef("--date %q: %v", d, err)
-		}
-		tf.Dates = append(tf.Dates, ranges...)
-	}
+	tf.Weekly, tf.Dates = times.Weekly, times.Dates
 	if err := route.CheckTimeFrame(tf); err != nil {
 		return tf, usagef("%v", err)
 	}

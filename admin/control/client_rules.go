@@ -49,6 +49,10 @@ func (c *Client) AddTimeFrame(ctx context.Context, tf store.TimeFrame) (out Time
 	return out, c.doJSON(ctx, "POST", "/v1/timeframes", tf, &out)
 }
 
+func (c *Client) UpdateTimeFrame(ctx context.Context, tf store.TimeFrame) (out TimeFrameView, err error) {
+	return out, c.doJSON(ctx, "PUT", "/v1/timeframes/"+url.PathEscape(tf.ID), tf, &out)
+}
+
 func (c *Client) RemoveTimeFrame(ctx context.Context, ref string) (out TimeFrameView, err error) {
 	return out, c.doJSON(ctx, "DELETE", "/v1/timeframes/"+url.PathEscape(ref), nil, &out)
 }

@@ -46,6 +46,7 @@ type Ops interface {
 	SetForward(ctx context.Context, ext, target string) (HandlingView, error)
 	ListTimeFrames(ctx context.Context, owner string) ([]TimeFrameView, error)
 	AddTimeFrame(ctx context.Context, tf store.TimeFrame) (TimeFrameView, error)
+	UpdateTimeFrame(ctx context.Context, tf store.TimeFrame) (TimeFrameView, error)
 	RemoveTimeFrame(ctx context.Context, ref string) (TimeFrameView, error)
 	TimeZone(ctx context.Context) (TimeZoneView, error)
 	SetTimeZone(ctx context.Context, zone string) (TimeZoneView, error)

@@ -79,6 +79,15 @@ func handleRules(h func(string, func(http.ResponseWriter, *http.Request) error),
 		out, err := ops.AddTimeFrame(r.Context(), tf)
 		return reply(w, out, err)
 	})
+	h("PUT /v1/timeframes/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		var tf store.TimeFrame
+		if err := readJSON(r, &tf); err != nil {
+			return err
+		}
+		tf.ID = r.PathValue("id")
+		out, err := ops.UpdateTimeFrame(r.Context(), tf)
+		return reply(w, out, err)
+	})
 	h("DELETE /v1/timeframes/{ref}", func(w http.ResponseWriter, r *http.Request) error {
 		out, err := ops.RemoveTimeFrame(r.Context(), r.PathValue("ref"))
 		return reply(w, out, err)
