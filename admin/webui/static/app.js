@@ -13,6 +13,13 @@
     });
   }
 
+  // reapplyFilters filters again after a live update replaced rows.
+  function reapplyFilters() {
+    document.querySelectorAll("input[data-filter]").forEach(function (input) {
+      if (input.value.trim() !== "") applyFilter(input);
+    });
+  }
+
   // applyFilter finds its table when it runs: the quick contacts list is
   // loaded after the page.
   function applyFilter(input) {
@@ -113,6 +120,7 @@
         if (n && d[k] !== undefined) n.textContent = String(d[k]);
       });
       renderCalls(root, d.calls || []);
+      reapplyFilters();
       if (d.graph_changed) refreshGraph(root);
       tick();
     });
@@ -171,6 +179,7 @@
         return r.ok ? r.text() : null;
       }).then(function (html) {
         if (html !== null) box.innerHTML = html;
+        reapplyFilters();
       }).catch(function () {});
     });
   }
