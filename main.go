@@ -85,7 +85,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return fmt.Errorf("listen http %s: %w", opts.HTTP, err)
 	}
-	httpSrv := &http.Server{Handler: web.Handler(sw.Registrar(), bus.Dropped), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: web.Handler(sw.Registrar(), bus.Dropped, sw), ReadHeaderTimeout: 10 * time.Second}
 
 	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", httpLn.Addr().String(), "control", ctl.Addr().String())
 	var wg sync.WaitGroup

@@ -315,3 +315,28 @@ func TestNoRemoteYetDrops(t *testing.T) {
 		t.Errorf("first packet after SetRemote: marker %v, %d sent", p.Marker, epB.Stats().PacketsOut)
 	}
 }
+
+// The engine's totals count every endpoint's packets, open or closed.
+func TestEngineTotals(t *testing.T) {
+	e := newEngine(t, media.Config{})
+	c := &call{a: newPhone(t), b: newPhone(t), epA: newEndpoint(t, e), epB: newEndpoint(t, e)}
+	c.epA.SetRemote(c.a.addr(), media.PCMU, 0)
+	c.epB.SetRemote(c.b.addr(), media.PCMU, 0)
+	unbridge := media.Bridge(c.epA, c.epB)
+	c.a.sendAudio(epAddr(c.epA), media.PCMU, tonetest.Generate(1000, 200, media.PCMU))
+	c.b.recvN(10)
+	c.b.send(epAddr(c.epA), 0, false, []byte{1}) // not from A's latched source
+	want := media.Totals{PacketsIn: 10, PacketsOut: 10, Ignored: 1}
+	for deadline := time.Now().Add(time.Second); e.Totals() != want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := e.Totals(); got != want {
+		t.Fatalf("totals of open endpoints %+v, want %+v", got, want)
+	}
+	unbridge()
+	c.epA.Close()
+	c.epB.Close()
+	if got := e.Totals(); got != want {
+		t.Fatalf("totals after close %+v, want %+v", got, want)
+	}
+}

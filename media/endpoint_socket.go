@@ -131,7 +131,7 @@ func (ep *Endpoint) Close() error {
 	ep.unlink()
 	err := errors.Join(ep.rtp.Close(), ep.rtcp.Close())
 	ep.wg.Wait()
-	ep.engine.release(ep.slot)
+	ep.engine.release(ep)
 	return err
 }
 

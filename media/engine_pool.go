@@ -41,13 +41,41 @@ type Engine struct {
 	pool      *portPool // nil when the OS chooses ports
 	now       func() time.Time
 
-	mu   sync.Mutex
-	open int // endpoints not yet closed
+	mu     sync.Mutex
+	live   map[*Endpoint]struct{} // endpoints not yet closed
+	closed Totals                 // counters of the closed ones
+}
+
+// Totals are the packet counters of all endpoints an engine has made, open
+// and closed (for /metrics).
+type Totals struct {
+	PacketsIn  uint64 // RTP packets accepted from phones
+	PacketsOut uint64 // RTP packets sent to phones
+	Ignored    uint64 // datagrams dropped: not RTP, or not from the latched source
+}
+
+func (t *Totals) add(s *counters) {
+	t.PacketsIn += s.packetsIn.Load()
+	t.PacketsOut += s.packetsOut.Load()
+	t.Ignored += s.ignored.Load()
+}
+
+// Totals sums the counters of every endpoint so far. It reads each open
+// endpoint's counters, so it costs a little per open endpoint and nothing
+// per packet.
+func (e *Engine) Totals() Totals {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.closed
+	for ep := range e.live {
+		t.add(&ep.stats)
+	}
+	return t
 }
 
 // NewEngine checks cfg and returns an engine for it.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{drain: cfg.Drain, log: cfg.Logger, now: time.Now}
+	e := &Engine{drain: cfg.Drain, log: cfg.Logger, now: time.Now, live: map[*Endpoint]struct{}{}}
 	if e.drain == 0 {
 		e.drain = DefaultDrain
 	}
@@ -114,7 +142,7 @@ func (e *Engine) InUse() int {
 func (e *Engine) Open() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.open
+	return len(e.live)
 }
 
 // NewEndpoint binds the next free RTP/RTCP port pair and starts reading it.
@@ -123,10 +151,11 @@ func (e *Engine) NewEndpoint() (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	ep := startEndpoint(e, rtpConn, rtcpConn, slot)
 	e.mu.Lock()
-	e.open++
+	e.live[ep] = struct{}{}
 	e.mu.Unlock()
-	return startEndpoint(e, rtpConn, rtcpConn, slot), nil
+	return ep, nil
 }
 
 // bindPair takes pairs from the pool until one binds; slot is the pool index
@@ -184,12 +213,14 @@ func (e *Engine) bindAny() (rtpConn, rtcpConn *net.UDPConn, err error) {
 	return nil, nil, fmt.Errorf("%w: no free port above an OS-chosen one: %w", ErrNoPorts, err)
 }
 
-// release gives a closed endpoint's pair back to the pool after the drain.
-func (e *Engine) release(slot int) {
+// release gives a closed endpoint's pair back to the pool after the drain
+// and keeps its counters in the engine's totals.
+func (e *Engine) release(ep *Endpoint) {
 	e.mu.Lock()
-	e.open--
+	delete(e.live, ep)
+	e.closed.add(&ep.stats)
 	e.mu.Unlock()
-	if e.pool != nil && slot >= 0 {
+	if slot := ep.slot; e.pool != nil && slot >= 0 {
 		until := time.Time{}
 		if e.drain > 0 {
 			until = e.now().Add(e.drain)

@@ -147,6 +147,11 @@ func TestDevices(t *testing.T) {
 	if _, err := s.AddDevice("200", nextDevice("20b")); !errors.Is(err, ErrExists) {
 		t.Fatalf("taken device id: %v", err)
 	}
+	for _, id := range []string{"2001", "21b", "x200"} { // not 200 followed by letters
+		if _, err := s.AddDevice("200", nextDevice(id)); err == nil {
+			t.Fatalf("device id %q accepted for extension 200", id)
+		}
+	}
 	if _, err := s.AddDevice("200", func([]string) (Device, error) { return Device{}, errors.New("full") }); err == nil {
 		t.Fatal("an error of next must fail AddDevice")
 	}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -170,6 +172,9 @@ func (s *Store) AddDevice(ext string, next func(existing []string) (Device, erro
 		if tx.Bucket(bucketDevices).Get([]byte(d.ID)) != nil {
 			return ErrExists
 		}
+		if !ownDeviceID(ext, d.ID) {
+			return fmt.Errorf("device id %q: want the extension %s followed by letters", d.ID, ext)
+		}
 		return putJSON(tx.Bucket(bucketDevices), d.ID, d)
 	})
 	return d, err
@@ -200,23 +205,52 @@ func (s *Store) UpdateDevice(id string, change func(*Device) error) (Device, err
 }
 
 // Devices returns the devices of ext, or of everyone when ext is "".
+//
+// For one extension it reads only that extension's devices: a device's id
+// is its extension followed by letters ("200", "200b"; AddDevice refuses
+// others), so a prefix scan finds them and skips, without decoding, the
+// keys of longer extensions ("2000"). Routing calls this for every call.
 func (s *Store) Devices(ext string) ([]Device, error) {
 	var out []Device
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDevices)
-		return b.ForEach(func(k, _ []byte) error {
+		if ext == "" {
+			return b.ForEach(func(k, v []byte) error {
+				var d Device
+				if err := getJSON(b, string(k), &d); err != nil {
+					return err
+				}
+				out = append(out, d)
+				return nil
+			})
+		}
+		c := b.Cursor()
+		for k, v := c.Seek([]byte(ext)); k != nil && bytes.HasPrefix(k, []byte(ext)); k, v = c.Next() {
+			if !ownDeviceID(ext, string(k)) || v == nil {
+				continue
+			}
 			var d Device
 			if err := getJSON(b, string(k), &d); err != nil {
 				return err
 			}
-			if ext == "" || d.Ext == ext {
+			if d.Ext == ext {
 				out = append(out, d)
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return extLess(out[i].ID, out[j].ID) })
 	return out, err
+}
+
+// ownDeviceID reports whether id has the form of a device id of ext: ext
+// itself or ext followed by a non-digit ("200b"), never a longer
+// extension ("2000").
+func ownDeviceID(ext, id string) bool {
+	if !strings.HasPrefix(id, ext) {
+		return false
+	}
+	return len(id) == len(ext) || id[len(ext)] < '0' || id[len(ext)] > '9'
 }
 
 // DeleteDevice removes a device and its registrations. The primary device

@@ -104,7 +104,9 @@ func (c *Call) run() {
 		c.fail(500, "Server Internal Error", store.Failed, "routing error")
 		return
 	}
-	c.log.Info("call", "plan", plan.String())
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("call", "plan", plan.String())
+	}
 	switch plan.Kind {
 	case route.NotFound:
 		c.fail(404, "Not Found", store.Failed, "404 not found")
@@ -190,7 +192,7 @@ func (c *Call) answer(b *leg) bool {
 	}
 	c.rec.Disposition = store.Answered
 	c.publish(event.CallAnswered, b.device)
-	c.log.Info("call answered", "device", b.device)
+	c.log.Debug("call answered", "device", b.device)
 	return true
 }
 
@@ -312,8 +314,9 @@ func (c *Call) finish() {
 		c.log.Error("save call record", "err", err)
 	}
 	c.publish(event.CallEnded, c.rec.AnsweredBy)
-	c.log.Info("call ended", "disposition", c.rec.Disposition, "cause", c.rec.Cause,
-		"duration", c.rec.Duration().Round(time.Second))
+	// The one Info line of a call.
+	c.log.Info("call ended", "disposition", c.rec.Disposition, "answered_by", c.rec.AnsweredBy,
+		"cause", c.rec.Cause, "duration", c.rec.Duration().Round(time.Second))
 }
 
 // nextSDP renders our current description for the leg with a new version.

@@ -83,7 +83,7 @@ func (c *Call) handleOffer(l *leg, req *sip.Request) *sip.Response {
 	if held != l.held {
 		l.held = held
 		c.setBridged(!c.a.held && !c.b.held)
-		c.log.Info("hold changed", "device", l.device, "held", held)
+		c.log.Debug("hold changed", "device", l.device, "held", held)
 	}
 	return c.withContact(l, sip.NewSDPResponseFromRequest(req, l.nextSDP()), req)
 }

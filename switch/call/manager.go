@@ -110,6 +110,13 @@ func (m *Manager) Active() []Snapshot {
 	return out
 }
 
+// Count returns how many calls are live (ringing or talking).
+func (m *Manager) Count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.calls)
+}
+
 // Snapshot is a live call as seen from outside; it never changes.
 type Snapshot struct {
 	ID         string

@@ -76,7 +76,7 @@ func (c *Call) ring(plan route.Plan) *leg {
 				return d.b.leg
 			}
 			d.b.code = failureCode(d.err)
-			c.log.Info("callee did not take the call", "device", d.b.leg.device, "contact", d.b.binding.Contact, "err", d.err)
+			c.log.Debug("callee did not take the call", "device", d.b.leg.device, "contact", d.b.binding.Contact, "err", d.err)
 		case <-c.a.server.Context().Done():
 			if !c.claimed.CompareAndSwap(false, true) {
 				return awaitWinner(results) // answered at this instant; answer() finds the caller gone

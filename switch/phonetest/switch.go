@@ -42,6 +42,7 @@ type SwitchOptions struct {
 	KeepAlive  time.Duration
 	Calls      call.Config
 	NoMedia    bool         // registrar only: no call handling
+	RTPPorts   [2]int       // RTP port range, low and high, as serve --rtp-ports; default OS-chosen ports
 	Log        *slog.Logger // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
 }
 
@@ -68,8 +69,9 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest,
 			KeepAlive: o.KeepAlive, Calls: o.Calls, AdvertiseIP: "127.0.0.1"}}
 	if !o.NoMedia {
-		// Ports chosen by the OS: parallel test processes never collide.
-		eng, err := media.NewEngine(media.Config{BindIP: net.IPv4(127, 0, 0, 1), AdvertiseIP: net.IPv4(127, 0, 0, 1)})
+		// Ports chosen by the OS unless asked: parallel test processes never collide.
+		eng, err := media.NewEngine(media.Config{BindIP: net.IPv4(127, 0, 0, 1), AdvertiseIP: net.IPv4(127, 0, 0, 1),
+			PortLow: o.RTPPorts[0], PortHigh: o.RTPPorts[1], Logger: o.Log})
 		if err != nil {
 			st.Close()
 			t.Fatalf("media engine: %v", err)

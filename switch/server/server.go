@@ -145,6 +145,24 @@ func (s *Server) startCalls() error {
 // Calls is the B2BUA (nil without media).
 func (s *Server) Calls() *call.Manager { return s.calls }
 
+// ActiveCalls is how many calls are in progress (for metrics).
+func (s *Server) ActiveCalls() int {
+	if s.calls == nil {
+		return 0
+	}
+	return s.calls.Count()
+}
+
+// RTP returns the media relay's packet counters since the start and the
+// endpoints open now (for metrics).
+func (s *Server) RTP() (in, out, ignored uint64, endpoints int) {
+	if s.cfg.Media == nil {
+		return 0, 0, 0, 0
+	}
+	t := s.cfg.Media.Totals()
+	return t.PacketsIn, t.PacketsOut, t.Ignored, s.cfg.Media.Open()
+}
+
 // AdvertiseIP is the address the switch tells phones to use.
 func (s *Server) AdvertiseIP() string {
 	if s.cfg.AdvertiseIP != "" {
