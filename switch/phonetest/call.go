@@ -42,6 +42,8 @@ type Call struct {
 	ts     uint32
 	sdpVer uint64
 
+	onAudio atomic.Pointer[func(payload []byte, at time.Time)]
+
 	mu       sync.Mutex
 	received [][]byte // audio payloads, in arrival order
 	events   []uint8  // RFC 4733 event codes seen (deduplicated per timestamp)
@@ -388,6 +390,10 @@ func (c *Call) readRTP() {
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
+		if f := c.onAudio.Load(); f != nil && (pkt.PayloadType == 0 || pkt.PayloadType == 8) {
+			(*f)(pkt.Payload, time.Now())
+			continue
+		}
 		c.mu.Lock()
 		switch {
 		case pkt.PayloadType == 0 || pkt.PayloadType == 8:
@@ -398,6 +404,19 @@ func (c *Call) readRTP() {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// OnAudio hands every audio packet's payload that arrives from now on to f,
+// with its arrival time, instead of keeping it for Received (measurement
+// tools). f runs on the call's read loop and must not keep payload.
+func (c *Call) OnAudio(f func(payload []byte, at time.Time)) { c.onAudio.Store(&f) }
+
+// SendAudio sends one audio packet (20 ms of the call's codec, 160 bytes)
+// with the next sequence number and timestamp.
+func (c *Call) SendAudio(payload []byte) error {
+	err := c.sendRTP(uint8(c.codec), payload, false)
+	c.ts += uint32(len(payload))
+	return err
 }
 
 // Received returns the audio payloads received so far and forgets them.

@@ -1,0 +1,452 @@
+#!/usr/bin/env bash
+# bench/calls.sh — the call benchmarks of issue #4 (bench/run.sh calls it; it also runs alone
+# from the repository root after `make build`).
+#
+# 1. Call setup rate: SIPp uac_call_nomedia.xml (INVITE, 407, INVITE with digest, 100/180/200,
+#    ACK, 1 s hold, BYE) → the switch → SIPp uas_answer.xml (registered as 1999), SIPp on CPU 0,
+#    rates stepped with ../shared/bench/tools/sweep.py against
+#      - the switch on one core (taskset -c 1, GOMAXPROCS=1),
+#      - the switch on both cores,
+#      - the reference Kamailio proxy with INVITE auth on one core
+#        (CPU=1 run-kamailio.sh -A WITH_HTABLE_AUTH -A WITH_INVITE_AUTH), same SIPp arguments.
+#    A step is sustained when no call failed, every call completed and rtd1 (INVITE → 200) p95
+#    is under 200 ms; the highest sustained rate counts.
+# 2. Concurrent calls with RTP relayed both ways: MEDIA_CALLS calls (uac_call.xml playing a
+#    MEDIA_SECONDS PCMU pcap, 50 packets/s; the callee SIPp echoes every packet back with
+#    -rtp_echo), switch on both cores. Measured while all calls are up:
+#      - bench/rtpprobe: PROBE_PAIRS extra calls between Go phones through the same switch, 50
+#        time-stamped packets/s each way: loss and one-way latency (send → switch → receive);
+#      - the switch's /metrics: RTP packets accepted vs. relayed (relay loss);
+#      - /proc/net/udp: packets the kernel dropped on the switch's RTP sockets (full buffers);
+#      - RSS before and at full load: memory per active call.
+#    Levels tried: MEDIA_CALLS (default "2000 1000 500"); a level that fails (≤ 0.1 % loss,
+#    p99 < 5 ms, 0 failed calls) is followed by the next lower one, a level that passes ends it.
+#
+# Results: $OUT (default bench/results/<UTC time>/) calls.md and calls-*.md tables, raw logs in
+# $OUT/calls-logs. Knobs (environment): RATES_1CORE, RATES_2CORES, RATES_KAMAILIO, STEP_SECONDS
+# (10), MEDIA_CALLS, MEDIA_SECONDS (60), MEDIA_RAMP (calls/s, 100), PROBE_PAIRS (4),
+# REFERENCE=0 (no Kamailio), MEDIA=0 / SETUP=0 (skip a part), SHARED_BENCH (../shared/bench).
+# Needs: sipp (sip-tester, run as root: it plays pcaps through a raw socket), taskset, python3,
+# go (to build the probe), 2 CPUs; kamailio for the reference. Loopback only; every process it
+# starts is stopped by PID; every SIPp run is bounded in calls and time.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+repo=$PWD
+bin=${BIN:-$repo/bin/switchboard}
+shared=${SHARED_BENCH:-$repo/../shared/bench}
+rates1=${RATES_1CORE:-400,600,800,1000,1200,1400,1600}
+rates2=${RATES_2CORES:-600,900,1200,1500,1800,2100}
+ratesk=${RATES_KAMAILIO:-400,600,800,1000,1200,1400,1600}
+step=${STEP_SECONDS:-10}
+media_levels=${MEDIA_CALLS:-2000 1000 500}
+media_secs=${MEDIA_SECONDS:-60}
+ramp=${MEDIA_RAMP:-100}
+probe_pairs=${PROBE_PAIRS:-4}
+users=10000 # callers 1000..10999 (1999 is the callee)
+callee=1999
+probe_first=20000
+rtp_ports=16000-55999 # 20,000 pairs: calls hold 2 a call, and 2 s of drain after each call
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=${OUT:-$repo/bench/results/$stamp}
+
+need() { command -v "$1" >/dev/null || { echo "calls.sh: $1 not found (Debian: apt-get install -y $2)" >&2; exit 1; }; }
+need sipp sip-tester
+need taskset util-linux
+need python3 python3
+need go golang
+[ -x "$bin" ] || { echo "calls.sh: $bin not built (make build)" >&2; exit 1; }
+[ -f "$shared/sipp/uac_call_nomedia.xml" ] || { echo "calls.sh: $shared/sipp not found (SHARED_BENCH)" >&2; exit 1; }
+[ "$(nproc)" -ge 2 ] || { echo "calls.sh: needs 2 CPUs (server on CPU 1, SIPp on CPU 0)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/switchboard-calls.XXXXXX)
+logs=$out/calls-logs
+mkdir -p "$out" "$logs" "$work/sipp"
+pids=()
+
+log() { echo "== $*" >&2; }
+
+# stop PID: SIGTERM, then SIGKILL after 10 s. Only processes this script started.
+stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do stop "$pid"; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port [N]: a UDP port p on 127.0.0.1 with p..p+N-1 all free (N even ports for RTP).
+free_port() {
+	python3 - "${1:-1}" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(1000):
+    p = random.randrange(6000, 15998, 2)
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); socks.append(s)
+            s.bind(("127.0.0.1", p + i))
+        print(p); break
+    except OSError:
+        pass
+    finally:
+        for s in socks: s.close()
+EOF
+}
+
+# wait_sip ADDR: until something answers an OPTIONS on UDP (10 s at most).
+wait_sip() {
+	python3 - "$1" <<'EOF'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0)); s.settimeout(0.2)
+me = "%s:%d" % s.getsockname()
+for i in range(50):
+    msg = (f"OPTIONS sip:{host}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-calls-{i};rport\r\n"
+           f"From: <sip:bench@{me}>;tag=c{i}\r\nTo: <sip:{host}>\r\nCall-ID: calls-wait-{i}\r\n"
+           "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+    s.sendto(msg.encode(), (host, int(port)))
+    try:
+        s.recv(4096); sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+EOF
+}
+
+# --- users, SIPp injection files, scenarios, the probe
+# Switchboard wants SIP passwords of 8+ characters: sippw-<ext>. Kamailio keeps its own
+# users.csv (pw<ext>, as its db_text tables). The probe's extensions 20000.. have pw-probe-<ext>.
+python3 - "$work" "$users" "$callee" "$probe_first" "$probe_pairs" <<'EOF'
+import sys
+work, n, callee, pfirst, pairs = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+with open(f"{work}/users.csv", "w") as f:
+    f.write("ext,name,email,role,password,sip_password\n")
+    for u in range(1000, 1000 + n):
+        f.write(f"{u},Bench User {u},,user,,sippw-{u}\n")
+    for u in range(pfirst, pfirst + 2 * pairs):
+        f.write(f"{u},Probe {u},,user,,pw-probe-{u}\n")
+head = "SEQUENTIAL\n# username;[authentication username=U password=P];domain\n"
+with open(f"{work}/sipp/callers.csv", "w") as f:
+    f.write(head)
+    for u in range(1000, 1000 + n):
+        if str(u) != callee:
+            f.write(f"{u};[authentication username={u} password=sippw-{u}];127.0.0.1\n")
+with open(f"{work}/sipp/callee.csv", "w") as f:
+    f.write(head + f"{callee};[authentication username={callee} password=sippw-{callee}];127.0.0.1\n")
+EOF
+grep -v "^$callee;" "$shared/sipp/users.csv" >"$work/sipp/kam-callers.csv"
+cp "$shared/sipp/callee.csv" "$work/sipp/kam-callee.csv"
+cp "$shared/sipp/"{uac_call_nomedia.xml,uas_answer.xml,register_auth.xml} "$work/sipp/"
+sed "s/pcmu_1khz_20s.pcap/pcmu_1khz_${media_secs}s.pcap/; s/20 s PCMU/${media_secs} s PCMU/" \
+	"$shared/sipp/uac_call_long.xml" >"$work/sipp/uac_call_media.xml"
+python3 "$shared/tools/make_pcmu_pcap.py" "$work/sipp/pcmu_1khz_${media_secs}s.pcap" "$media_secs" >/dev/null
+pcap_packets=$((media_secs * 50))
+"$bin" --data "$work/seed" user import "$work/users.csv" >/dev/null
+go build -o "$work/rtpprobe" ./bench/rtpprobe
+
+# start_switch 1core|2cores NAME: a switch on a fresh copy of the seeded store.
+# Sets sw_pid, sw_sip, sw_http.
+start_switch() {
+	local mode=$1 name=$2 dir=$work/$2 i
+	cp -r "$work/seed" "$dir"
+	local args=(--data "$dir" serve --sip "127.0.0.1:$(free_port)" --http 127.0.0.1:0 --rtp-ports "$rtp_ports")
+	if [ "$mode" = 1core ]; then
+		GOMAXPROCS=1 taskset -c 1 "$bin" "${args[@]}" >"$logs/$name.log" 2>&1 &
+	else
+		env -u GOMAXPROCS "$bin" "${args[@]}" >"$logs/$name.log" 2>&1 &
+	fi
+	sw_pid=$!
+	pids+=("$sw_pid")
+	for i in $(seq 100); do
+		if grep -qs 'msg="switchboard serving"' "$logs/$name.log"; then break; fi
+		kill -0 "$sw_pid" 2>/dev/null || { cat "$logs/$name.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	sw_sip=$(sed -n 's/.*msg="switchboard serving".* sip=\([^ ]*\).*/\1/p' "$logs/$name.log" | head -1)
+	sw_http=$(sed -n 's/.*msg="switchboard serving".* http=\([^ ]*\).*/\1/p' "$logs/$name.log" | head -1)
+	[ -n "$sw_sip" ] || { echo "calls.sh: switch did not start" >&2; cat "$logs/$name.log" >&2; exit 1; }
+}
+
+# start_callee NAME ADDR INF [sipp args]: registers the callee at ADDR from a free port and
+# answers there with uas_answer.xml (RTP echo on a free media port). Sets uas_pid, uas_log.
+start_callee() {
+	local name=$1 addr=$2 inf=$3 port mport
+	shift 3
+	port=$(free_port)
+	mport=$(free_port 4)
+	(cd "$work/sipp" && sipp "$addr" -sf register_auth.xml -inf "$inf" -key expires 3600 -i 127.0.0.1 \
+		-p "$port" -m 1 -recv_timeout 5000 -timeout 20s -nostdin >/dev/null 2>&1) ||
+		{ echo "calls.sh: $name: the callee did not register at $addr" >&2; exit 1; }
+	uas_log=$logs/$name-uas.out # SIPp prints its last screen (calls, RTP echoed) as it quits
+	(cd "$work/sipp" && exec "$@" sipp -sf uas_answer.xml -i 127.0.0.1 -p "$port" -mi 127.0.0.1 -mp "$mport" \
+		-rtp_echo -nostdin -buff_size 4194304 -trace_err -error_file "$logs/$name-uas-err.log" >"$uas_log" 2>&1) &
+	uas_pid=$!
+	pids+=("$uas_pid")
+	sleep 0.5
+}
+
+# sweep NAME PID ADDR INF RATES: one call-rate sweep, SIPp on CPU 0 (the callee SIPp too).
+sweep() {
+	local name=$1 pid=$2 addr=$3 inf=$4 rates=$5
+	log "$name: calls/s $rates, ${step} s a step, against $addr"
+	(cd "$work/sipp" && python3 "$shared/tools/sweep.py" --server-pid "$pid" --sipp-cpu 0 \
+		--rates "$rates" --seconds "$step" --keep "$logs/$name" -- \
+		"$addr" -sf uac_call_nomedia.xml -inf "$inf" -s "$callee" -d 1000 -i 127.0.0.1 -p "$(free_port)" \
+		-recv_timeout 10000 -buff_size 4194304 -default_behaviors all,-abortunexp) | tee "$out/calls-$name.md"
+}
+
+# best FILE: the highest offered rate of a sweep table with 0 failed calls, every call
+# successful and rtd1 p95 < 200 ms.
+best() {
+	python3 - "$1" <<'EOF'
+import sys
+best = 0
+for line in open(sys.argv[1]):
+    c = [x.strip() for x in line.strip().strip("|").split("|")]
+    if len(c) < 14 or not c[0].isdigit():
+        continue
+    rate, calls, ok, failed, p95 = int(c[0]), int(c[1]), int(c[2]), int(c[3]), float(c[8])
+    if failed == 0 and ok >= calls and p95 < 200:
+        best = max(best, rate)
+print(best)
+EOF
+}
+
+{
+	echo "# bench/calls.sh, $stamp"
+	echo
+	echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | sort -u | paste -sd';'), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+	echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- switchboard $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown); $(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -1); $(kamailio -v 2>/dev/null | head -1 | cut -d' ' -f1-3)"
+} >"$out/calls.md"
+
+# --- 1. call setup rate
+if [ "${SETUP:-1}" = 1 ]; then
+	start_switch 1core setup-1core
+	start_callee setup-1core "$sw_sip" callee.csv taskset -c 0
+	sweep switch-1core "$sw_pid" "$sw_sip" callers.csv "$rates1"
+	stop "$uas_pid"
+	stop "$sw_pid"
+
+	start_switch 2cores setup-2cores
+	start_callee setup-2cores "$sw_sip" callee.csv taskset -c 0
+	sweep switch-2cores "$sw_pid" "$sw_sip" callers.csv "$rates2"
+	stop "$uas_pid"
+	stop "$sw_pid"
+
+	kam=""
+	if [ "${REFERENCE:-1}" != 1 ]; then
+		log "reference Kamailio skipped: REFERENCE=$REFERENCE"
+	elif ! command -v kamailio >/dev/null || [ ! -x "$shared/kamailio/run-kamailio.sh" ]; then
+		log "reference Kamailio skipped: kamailio or $shared/kamailio missing"
+	else
+		kport=$(free_port)
+		CPU=1 LISTEN="udp:127.0.0.1:$kport" "$shared/kamailio/run-kamailio.sh" -A WITH_HTABLE_AUTH -A WITH_INVITE_AUTH \
+			>"$logs/kamailio.log" 2>&1 &
+		k_pid=$!
+		pids+=("$k_pid")
+		if wait_sip "127.0.0.1:$kport"; then
+			kam=1
+			start_callee kamailio "127.0.0.1:$kport" kam-callee.csv taskset -c 0
+			sweep kamailio-1core "$k_pid" "127.0.0.1:$kport" kam-callers.csv "$ratesk"
+			stop "$uas_pid"
+		else
+			log "kamailio did not start:"
+			tail -20 "$logs/kamailio.log" >&2
+		fi
+		stop "$k_pid"
+	fi
+	{
+		echo
+		echo "## Call setup rate (INVITE + 407 + digest, 200, ACK, 1 s, BYE; no media)"
+		echo
+		echo "Highest rate with 0 failed calls and rtd1 p95 < 200 ms, SIPp $step s a step on CPU 0:"
+		echo
+		echo "| server | sustained calls/s | sweep |"
+		echo "|---|---|---|"
+		echo "| Switchboard, 1 core (taskset -c 1, GOMAXPROCS=1) | **$(best "$out/calls-switch-1core.md")** | calls-switch-1core.md |"
+		echo "| Switchboard, 2 cores | **$(best "$out/calls-switch-2cores.md")** | calls-switch-2cores.md |"
+		if [ -n "$kam" ]; then
+			echo "| Kamailio proxy with INVITE auth, 1 core (reference) | **$(best "$out/calls-kamailio-1core.md")** | calls-kamailio-1core.md |"
+		fi
+		for f in switch-1core switch-2cores kamailio-1core; do
+			[ -f "$out/calls-$f.md" ] || continue
+			echo
+			echo "### $f"
+			echo
+			cat "$out/calls-$f.md"
+		done
+	} >>"$out/calls.md"
+fi
+
+# --- 2. concurrent calls with RTP both ways
+
+# udp_drops LO HI: packets the kernel dropped on open UDP sockets bound to ports LO..HI, per
+# socket inode, merged into $work/drops.json (a socket's count is kept after it closes).
+udp_drops() {
+	python3 - "$1" "$2" "$work/drops.json" <<'EOF'
+import json, os, sys
+lo, hi, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+seen = json.load(open(path)) if os.path.exists(path) else {}
+for line in open("/proc/net/udp").read().splitlines()[1:]:
+    f = line.split()
+    port, inode, drops = int(f[1].split(":")[1], 16), f[9], int(f[12])
+    if lo <= port <= hi:
+        seen[inode] = max(seen.get(inode, 0), drops)
+json.dump(seen, open(path, "w"))
+print(sum(seen.values()))
+EOF
+}
+
+metric() {
+	python3 - "$sw_http" "$1" <<'EOF'
+import sys, urllib.request
+for l in urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=5).read().decode().splitlines():
+    if l.startswith(sys.argv[2] + " "):
+        print(l.split()[1])
+EOF
+}
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+
+# media_run N: N concurrent calls for media_secs with RTP both ways; appends a table row.
+media_ok=""
+media_run() {
+	local n=$1 name=media-$1 hold ramp_s wait_s probe_s
+	hold=$((media_secs * 1000 + 1000))
+	ramp_s=$(((n + ramp - 1) / ramp))
+	probe_s=$((media_secs - ramp_s - 5))
+	[ "$probe_s" -ge 10 ] || probe_s=10
+	log "$name: $n calls, ${media_secs} s of RTP both ways each, $ramp new calls/s; probe ${probe_s} s at full load"
+	rm -f "$work/drops.json"
+	start_switch 2cores "$name"
+	start_callee "$name" "$sw_sip" callee.csv
+	sleep 1
+	local rss0 in0 out0
+	rss0=$(rss_kb "$sw_pid")
+	local uac_port mport
+	uac_port=$(free_port)
+	mport=$(free_port 4)
+	(cd "$work/sipp" && timeout $((media_secs + ramp_s + 120)) sipp "$sw_sip" -sf uac_call_media.xml -inf callers.csv \
+		-s "$callee" -i 127.0.0.1 -p "$uac_port" -mi 127.0.0.1 -mp "$mport" -d "$hold" -r "$ramp" -m "$n" -l "$n" \
+		-nostdin -recv_timeout 30000 -buff_size 4194304 -default_behaviors all,-abortunexp \
+		-trace_stat -stf "$logs/$name-uac-stat.csv" -trace_screen -screen_file "$logs/$name-uac-screen.log" \
+		-trace_err -error_file "$logs/$name-uac-err.log" >/dev/null 2>&1) &
+	local uac_pid=$!
+	pids+=("$uac_pid")
+	# Wait until every call is up (or the ramp time plus 10 s), then measure.
+	for wait_s in $(seq $((ramp_s * 10 + 100))); do
+		[ "$(metric switchboard_active_calls)" -ge "$n" ] && break
+		sleep 0.1
+	done
+	local up
+	up=$(metric switchboard_active_calls)
+	"$work/rtpprobe" -switch "$sw_sip" -first "$probe_first" -pairs "$probe_pairs" -password pw-probe- \
+		-duration "${probe_s}s" >"$logs/$name-probe.json" 2>"$logs/$name-probe.err" &
+	local probe_pid=$!
+	pids+=("$probe_pid")
+	local t rss_peak=0 r
+	for t in $(seq "$probe_s"); do
+		sleep 1
+		udp_drops "${rtp_ports%-*}" "${rtp_ports#*-}" >/dev/null
+		if [ "$t" = $((probe_s / 2)) ]; then
+			rss_peak=$(rss_kb "$sw_pid")
+			up=$(metric switchboard_active_calls)
+		fi
+	done
+	wait "$probe_pid" || true
+	local drops
+	drops=$(udp_drops "${rtp_ports%-*}" "${rtp_ports#*-}")
+	wait "$uac_pid" && uac_rc=0 || uac_rc=$?
+	sleep 3 # the last BYEs and RTP
+	local pin pout pign
+	pin=$(metric switchboard_rtp_packets_in_total)
+	pout=$(metric switchboard_rtp_packets_out_total)
+	pign=$(metric switchboard_rtp_packets_ignored_total)
+	stop "$uas_pid"
+	stop "$sw_pid"
+	python3 - "$n" "$up" "$logs/$name-probe.json" "$logs/$name-uac-stat.csv" "$uas_log" "$pin" "$pout" "$pign" \
+		"$drops" "$rss0" "$rss_peak" "$pcap_packets" "$uac_rc" "$work/media-row.txt" <<'EOF'
+import csv, json, re, sys
+n, up, probe_f, stat_f, uas_f = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+pin, pout, pign, drops, rss0, rss1, pcap, rc = map(int, sys.argv[6:14])
+row_f = sys.argv[14]
+try:
+    probe = json.load(open(probe_f))
+except Exception as e:
+    probe = {"error": f"no probe result: {e}"}
+ok = failed = 0
+try:
+    rows = list(csv.reader(open(stat_f), delimiter=";"))
+    col = {h: i for i, h in enumerate(rows[0])}
+    ok, failed = int(rows[-1][col["SuccessfulCall(C)"]]), int(rows[-1][col["FailedCall(C)"]])
+except Exception:
+    pass
+echo = 0
+try:
+    m = re.findall(r"(\d+) Total echo RTP pckts 1st stream", open(uas_f).read())
+    echo = int(m[-1]) if m else 0
+except OSError:
+    pass
+relay_loss = 100.0 * (pin - pout) / pin if pin else float("nan")
+# Whatever the switch accepted plus what the kernel dropped on its sockets is what reached it.
+switch_loss = 100.0 * (pin - pout + drops) / (pin + drops) if pin + drops else float("nan")
+# End to end, SIPp included: N pcaps played, each packet echoed: 2 x N x pcap packets
+# (what went out to the probe's phones is not SIPp's).
+e2e = 100.0 * (1 - (pout - probe.get("received", 0)) / (2.0 * n * pcap))
+mem = (rss1 - rss0) / max(up, 1)  # up counts the probe's calls too
+up_sipp = up - (probe.get("pairs", 0) - probe.get("failed_calls", 0))
+lat = probe.get("latency_p99_ms", float("nan"))
+ploss = probe.get("loss_pct", float("nan"))
+passed = (failed == 0 and ok == n and up_sipp >= n and "error" not in probe and probe.get("failed_calls", 1) == 0
+          and ploss <= 0.1 and switch_loss <= 0.1 and lat < 5)
+row = (f"| {n} | {up_sipp} | {ok} / {failed} | {probe.get('sent', 0)} / {probe.get('received', 0)} ({ploss:.3f} %) | "
+       f"{probe.get('latency_p50_ms', float('nan')):.2f} / {lat:.2f} / {probe.get('latency_max_ms', float('nan')):.1f} | "
+       f"{pin} / {pout} / {drops} ({switch_loss:.3f} %) | {e2e:.2f} % | {echo} | {rss0 // 1024} → {rss1 // 1024} MB, "
+       f"**{mem:.1f} kB/call** | {'**pass**' if passed else 'fail'} |")
+open(row_f, "w").write(row + "\n")
+print(row)
+sys.exit(0 if passed else 1)
+EOF
+	local rc=$?
+	cat "$work/media-row.txt" >>"$work/media.md"
+	return $rc
+}
+
+if [ "${MEDIA:-1}" = 1 ]; then
+	: >"$work/media.md"
+	for n in $media_levels; do
+		if media_run "$n"; then
+			media_ok=$n
+			break
+		fi
+	done
+	{
+		echo
+		echo "## Concurrent calls with RTP relayed both ways (switch on 2 cores, SIPp and the probe beside it)"
+		echo
+		echo "SIPp: uac_call.xml playing a ${media_secs} s PCMU pcap (50 packets/s), $ramp new calls/s, callee uas_answer.xml -rtp_echo."
+		echo "Probe: $probe_pairs Go calls through the switch at full load, 50 time-stamped packets/s each way."
+		echo "Highest level passing (0 failed calls, ≤ 0.1 % loss at the probe and at the switch, probe latency p99 < 5 ms): **${media_ok:-none}**"
+		echo
+		echo "| calls | up at mid-run | SIPp ok / failed | probe sent / received (loss) | probe one-way latency p50 / p99 / max (ms) | switch RTP in / out / kernel drops (loss) | end-to-end loss incl. SIPp | callee SIPp echoed | RSS idle → loaded, per call | verdict |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		cat "$work/media.md"
+	} >>"$out/calls.md"
+fi
+
+echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/calls.md"
+cat "$out/calls.md"
+log "results in $out/calls.md"
