@@ -73,7 +73,7 @@ type route struct {
 // handleRTP takes one datagram from the RTP socket. Only the read loop (and
 // tests) call it: it uses the loop's buffers.
 func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
-	p := &ep.rx
+	p := &ep.sock.rx
 	if p.Unmarshal(b) != nil || p.Version != 2 {
 		ep.ignore(src, now, "not RTP")
 		return
@@ -89,9 +89,9 @@ func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
 	}
 	switch {
 	case Codec(p.PayloadType).Valid():
-		r.l.other(ep).forward(r.l, p, true, now, ep.txBuf[:])
+		r.l.other(ep).forward(r.l, p, true, now, ep.sock.txBuf[:])
 	case r.dtmfPT != 0 && p.PayloadType == r.dtmfPT && len(p.Payload) >= EventSize:
-		r.l.other(ep).forward(r.l, p, false, now, ep.txBuf[:])
+		r.l.other(ep).forward(r.l, p, false, now, ep.sock.txBuf[:])
 	}
 	// Anything else (comfort noise 13, unknown types) is not relayed.
 }
@@ -103,7 +103,7 @@ func (ep *Endpoint) admit(src netip.AddrPort) (route, bool) {
 	defer ep.mu.Unlock()
 	if !ep.latched.IsValid() {
 		ep.latched = src
-		ep.log.Debug("rtp latched", "from", src, "sdp", ep.remote.addr)
+		ep.sock.log.Debug("rtp latched", "from", src, "sdp", ep.remote.addr)
 	} else if src != ep.latched {
 		return route{}, false
 	}
@@ -122,7 +122,7 @@ func (ep *Endpoint) ignore(src netip.AddrPort, now time.Time, why string) {
 	ep.stats.ignored.Add(1)
 	if now.Sub(ep.lastIgnoreLog) >= time.Second {
 		ep.lastIgnoreLog = now
-		ep.log.Debug("rtp ignored", "from", src, "why", why)
+		ep.sock.log.Debug("rtp ignored", "from", src, "why", why)
 	}
 }
 

@@ -22,7 +22,6 @@ var loopback = net.IPv4(127, 0, 0, 1)
 // test fail if an endpoint goroutine outlives it.
 func newEngine(t testing.TB, cfg media.Config) *media.Engine {
 	t.Helper()
-	t.Cleanup(func() { checkNoEndpointGoroutines(t) })
 	if cfg.BindIP == nil {
 		cfg.BindIP = loopback
 	}
@@ -30,6 +29,10 @@ func newEngine(t testing.TB, cfg media.Config) *media.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		e.Close()
+		checkNoEndpointGoroutines(t)
+	})
 	return e
 }
 
@@ -56,7 +59,7 @@ func checkNoEndpointGoroutines(t testing.TB) {
 	for {
 		buf := make([]byte, 1<<20)
 		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "media.(*Endpoint).read") {
+		if !strings.Contains(stacks, "media.(*sockets).read") {
 			return
 		}
 		if time.Now().After(deadline) {
