@@ -197,6 +197,9 @@ func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	tx.Respond(res)
 }
 
+// udpBuffer is the socket buffer size asked for the SIP UDP socket.
+const udpBuffer = 4 << 20
+
 // Listen opens UDP and TCP on the same address. With port 0 both get the
 // same free port.
 func (s *Server) Listen() error {
@@ -208,6 +211,13 @@ func (s *Server) Listen() error {
 		udp, err := net.ListenPacket("udp", s.cfg.Addr)
 		if err != nil {
 			return fmt.Errorf("listen sip udp %s: %w", s.cfg.Addr, err)
+		}
+		if uc, ok := udp.(*net.UDPConn); ok {
+			// A big receive buffer rides out bursts (every phone re-registering
+			// after a power cut) and pauses of the Go runtime without drops.
+			// Linux caps it at net.core.rmem_max.
+			uc.SetReadBuffer(udpBuffer)
+			uc.SetWriteBuffer(udpBuffer)
 		}
 		tcpAddr := net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
 		tcp, err := net.Listen("tcp", tcpAddr)
