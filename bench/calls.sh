@@ -13,14 +13,15 @@
 #    is under 200 ms; the highest sustained rate counts.
 # 2. Concurrent calls with RTP relayed both ways: MEDIA_CALLS calls (uac_call.xml playing a
 #    MEDIA_SECONDS PCMU pcap, 50 packets/s; the callee SIPp echoes every packet back with
-#    -rtp_echo), switch on both cores. Measured while all calls are up:
+#    -rtp_echo), switch on both cores, both SIPps at nice 19 (load generators must not starve the
+#    system under test; the probe runs at normal priority). Measured while all calls are up:
 #      - bench/rtpprobe: PROBE_PAIRS extra calls between Go phones through the same switch, 50
 #        time-stamped packets/s each way: loss and one-way latency (send → switch → receive);
 #      - the switch's /metrics: RTP packets accepted vs. relayed (relay loss);
 #      - /proc/net/udp: packets the kernel dropped on the switch's RTP sockets (full buffers);
 #      - RSS before and at full load: memory per active call.
-#    Levels tried: MEDIA_CALLS (default "2000 1000 500"); a level that fails (≤ 0.1 % loss,
-#    p99 < 5 ms, 0 failed calls) is followed by the next lower one, a level that passes ends it.
+#    Levels tried in order: MEDIA_CALLS (default "500 750 1000 1500 2000"), until one fails
+#    (it must have 0 failed calls, ≤ 0.1 % loss at the probe and at the switch, p99 < 5 ms).
 #
 # Results: $OUT (default bench/results/<UTC time>/) calls.md and calls-*.md tables, raw logs in
 # $OUT/calls-logs. Knobs (environment): RATES_1CORE, RATES_2CORES, RATES_KAMAILIO, STEP_SECONDS
@@ -35,11 +36,11 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 bin=${BIN:-$repo/bin/switchboard}
 shared=${SHARED_BENCH:-$repo/../shared/bench}
-rates1=${RATES_1CORE:-400,600,800,1000,1200,1400,1600}
-rates2=${RATES_2CORES:-600,900,1200,1500,1800,2100}
-ratesk=${RATES_KAMAILIO:-400,600,800,1000,1200,1400,1600}
+rates1=${RATES_1CORE:-800,1000,1200,1400,1600,1800}
+rates2=${RATES_2CORES:-1000,1400,1800,2200,2600}
+ratesk=${RATES_KAMAILIO:-600,800,1000,1200,1400,1600}
 step=${STEP_SECONDS:-10}
-media_levels=${MEDIA_CALLS:-2000 1000 500}
+media_levels=${MEDIA_CALLS:-500 750 1000 1500 2000}
 media_secs=${MEDIA_SECONDS:-60}
 ramp=${MEDIA_RAMP:-100}
 probe_pairs=${PROBE_PAIRS:-4}
@@ -332,14 +333,14 @@ media_run() {
 	log "$name: $n calls, ${media_secs} s of RTP both ways each, $ramp new calls/s; probe ${probe_s} s at full load"
 	rm -f "$work/drops.json"
 	start_switch 2cores "$name"
-	start_callee "$name" "$sw_sip" callee.csv
+	start_callee "$name" "$sw_sip" callee.csv nice -n 19
 	sleep 1
 	local rss0 in0 out0
 	rss0=$(rss_kb "$sw_pid")
 	local uac_port mport
 	uac_port=$(free_port)
 	mport=$(free_port 4)
-	(cd "$work/sipp" && timeout $((media_secs + ramp_s + 120)) sipp "$sw_sip" -sf uac_call_media.xml -inf callers.csv \
+	(cd "$work/sipp" && timeout $((media_secs + ramp_s + 120)) nice -n 19 sipp "$sw_sip" -sf uac_call_media.xml -inf callers.csv \
 		-s "$callee" -i 127.0.0.1 -p "$uac_port" -mi 127.0.0.1 -mp "$mport" -d "$hold" -r "$ramp" -m "$n" -l "$n" \
 		-nostdin -recv_timeout 30000 -buff_size 4194304 -default_behaviors all,-abortunexp \
 		-trace_stat -stf "$logs/$name-uac-stat.csv" -trace_screen -screen_file "$logs/$name-uac-screen.log" \
@@ -428,16 +429,14 @@ EOF
 if [ "${MEDIA:-1}" = 1 ]; then
 	: >"$work/media.md"
 	for n in $media_levels; do
-		if media_run "$n"; then
-			media_ok=$n
-			break
-		fi
+		media_run "$n" || break
+		media_ok=$n
 	done
 	{
 		echo
 		echo "## Concurrent calls with RTP relayed both ways (switch on 2 cores, SIPp and the probe beside it)"
 		echo
-		echo "SIPp: uac_call.xml playing a ${media_secs} s PCMU pcap (50 packets/s), $ramp new calls/s, callee uas_answer.xml -rtp_echo."
+		echo "SIPp (both at nice 19): uac_call.xml playing a ${media_secs} s PCMU pcap (50 packets/s), $ramp new calls/s, callee uas_answer.xml -rtp_echo."
 		echo "Probe: $probe_pairs Go calls through the switch at full load, 50 time-stamped packets/s each way."
 		echo "Highest level passing (0 failed calls, ≤ 0.1 % loss at the probe and at the switch, probe latency p99 < 5 ms): **${media_ok:-none}**"
 		echo
