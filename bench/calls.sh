@@ -22,11 +22,14 @@
 #      - RSS before and at full load: memory per active call.
 #    Levels tried in order: MEDIA_CALLS (default "500 750 1000 1500 2000"), until one fails
 #    (it must have 0 failed calls, ≤ 0.1 % loss at the probe and at the switch, p99 < 5 ms).
+# 3. Go benchmarks: BenchmarkCallSetup (-cpu 1), BenchmarkRelay, BenchmarkRelayLoopback,
+#    BenchmarkEndpointLifecycle (-benchmem).
 #
 # Results: $OUT (default bench/results/<UTC time>/) calls.md and calls-*.md tables, raw logs in
 # $OUT/calls-logs. Knobs (environment): RATES_1CORE, RATES_2CORES, RATES_KAMAILIO, STEP_SECONDS
 # (10), MEDIA_CALLS, MEDIA_SECONDS (60), MEDIA_RAMP (calls/s, 100), PROBE_PAIRS (4),
-# REFERENCE=0 (no Kamailio), MEDIA=0 / SETUP=0 (skip a part), SHARED_BENCH (../shared/bench).
+# REFERENCE=0 (no Kamailio), SETUP=0 / MEDIA=0 / GOBENCH=0 (skip a part), SHARED_BENCH
+# (../shared/bench).
 # Needs: sipp (sip-tester, run as root: it plays pcaps through a raw socket), taskset, python3,
 # go (to build the probe), 2 CPUs; kamailio for the reference. Loopback only; every process it
 # starts is stopped by PID; every SIPp run is bounded in calls and time.
@@ -443,6 +446,23 @@ if [ "${MEDIA:-1}" = 1 ]; then
 		echo "| calls | up at mid-run | SIPp ok / failed | probe sent / received (loss) | probe one-way latency p50 / p99 / max (ms) | switch RTP in / out / kernel drops (loss) | end-to-end loss incl. SIPp | callee SIPp echoed | RSS idle → loaded, per call | verdict |"
 		echo "|---|---|---|---|---|---|---|---|---|---|"
 		cat "$work/media.md"
+	} >>"$out/calls.md"
+fi
+
+# --- 3. Go benchmarks: a whole call through the switch (one core), the relay, a leg's ports
+if [ "${GOBENCH:-1}" = 1 ]; then
+	log "Go benchmarks"
+	{
+		go test -run '^$' -bench '^BenchmarkCallSetup$' -benchmem -cpu 1 -benchtime 5000x ./switch/call
+		go test -run '^$' -bench '^(BenchmarkRelay|BenchmarkRelayLoopback|BenchmarkEndpointLifecycle)$' -benchmem -cpu 1 ./media
+	} 2>&1 | tee "$logs/gobench.txt" | grep -E '^(Benchmark|FAIL|---)' >&2 || true
+	{
+		echo
+		echo "## Go benchmarks (-cpu 1)"
+		echo
+		echo '```'
+		grep -E '^(Benchmark|FAIL)' "$logs/gobench.txt" || true
+		echo '```'
 	} >>"$out/calls.md"
 fi
 
