@@ -9,12 +9,14 @@
 #      - the switch on both cores,
 #      - the reference Kamailio proxy with INVITE auth on one core
 #        (CPU=1 run-kamailio.sh -A WITH_HTABLE_AUTH -A WITH_INVITE_AUTH), same SIPp arguments.
-#    A step is sustained when no call failed, every call completed and rtd1 (INVITE → 200) p95
-#    is under 200 ms; the highest sustained rate counts.
+#    Each server first gets 300 warm-up calls at 100/s (not counted). A step is sustained when
+#    no call failed, every call completed and rtd1 (INVITE → 200) p95 is under 200 ms; the
+#    highest sustained rate counts.
 # 2. Concurrent calls with RTP relayed both ways: MEDIA_CALLS calls (uac_call.xml playing a
 #    MEDIA_SECONDS PCMU pcap, 50 packets/s; the callee SIPp echoes every packet back with
-#    -rtp_echo), switch on both cores, both SIPps at nice 19 (load generators must not starve the
-#    system under test; the probe runs at normal priority). Measured while all calls are up:
+#    -rtp_echo), switch on both cores, both SIPps at the lowest priority (nice 19, in a scheduler
+#    autogroup of their own at nice 19: load generators must not starve the system under test;
+#    the probe runs at normal priority). Measured while all calls are up:
 #      - bench/rtpprobe: PROBE_PAIRS extra calls between Go phones through the same switch, 50
 #        time-stamped packets/s each way: loss and one-way latency (send → switch → receive);
 #      - the switch's /metrics: RTP packets accepted vs. relayed (relay loss);
@@ -202,14 +204,53 @@ start_callee() {
 	sleep 0.5
 }
 
+# cpu_mark PID...: machine busy and total ticks, the ticks of PID... and their process trees,
+# and the ticks of this script's reaped children (SIPp runs, the probe), for others_cpu.
+cpu_mark() {
+	python3 - "$$" "$@" <<'EOF'
+import os, sys
+def stat(p):
+    with open(f"/proc/{p}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+kids = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try: kids.setdefault(int(stat(d)[1]), []).append(int(d))
+        except OSError: pass
+mine, todo = 0, [int(p) for p in sys.argv[2:]]
+while todo:
+    p = todo.pop()
+    try: f = stat(p); mine += int(f[11]) + int(f[12])
+    except OSError: pass
+    todo.extend(kids.get(p, []))
+f = stat(sys.argv[1]); reaped = int(f[13]) + int(f[14])
+c = list(map(int, open("/proc/stat").readline().split()[1:]))
+print(sum(c) - c[3] - c[4], sum(c), mine + reaped)
+EOF
+}
+# others_cpu MARK0 MARK1: % of the machine (both CPUs) used by processes outside this benchmark.
+others_cpu() {
+	python3 -c "import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split()))
+print('%.0f' % max(0, 100.0*((b[0]-a[0])-(b[2]-a[2]))/max(1,b[1]-a[1])))" "$1" "$2"
+}
+
 # sweep NAME PID ADDR INF RATES: one call-rate sweep, SIPp on CPU 0 (the callee SIPp too).
+declare -A others
 sweep() {
-	local name=$1 pid=$2 addr=$3 inf=$4 rates=$5
+	local name=$1 pid=$2 addr=$3 inf=$4 rates=$5 m0 m1
+	log "$name: warm-up, 300 calls at 100/s (not counted)"
+	(cd "$work/sipp" && taskset -c 0 sipp "$addr" -sf uac_call_nomedia.xml -inf "$inf" -s "$callee" -d 1000 \
+		-i 127.0.0.1 -p "$(free_port)" -r 100 -m 300 -recv_timeout 10000 -timeout 60s -nostdin \
+		-default_behaviors all,-abortunexp >/dev/null 2>&1) || log "$name: warm-up calls failed"
 	log "$name: calls/s $rates, ${step} s a step, against $addr"
+	m0=$(cpu_mark "$pid" "$uas_pid")
 	(cd "$work/sipp" && python3 "$shared/tools/sweep.py" --server-pid "$pid" --sipp-cpu 0 \
 		--rates "$rates" --seconds "$step" --keep "$logs/$name" -- \
 		"$addr" -sf uac_call_nomedia.xml -inf "$inf" -s "$callee" -d 1000 -i 127.0.0.1 -p "$(free_port)" \
 		-recv_timeout 10000 -buff_size 4194304 -default_behaviors all,-abortunexp) | tee "$out/calls-$name.md"
+	m1=$(cpu_mark "$pid" "$uas_pid")
+	others[$name]=$(others_cpu "$m0" "$m1")
+	log "$name: processes outside this benchmark used ${others[$name]} % of the machine meanwhile"
 }
 
 # best FILE: the highest offered rate of a sweep table with 0 failed calls, every call
@@ -279,12 +320,12 @@ if [ "${SETUP:-1}" = 1 ]; then
 		echo
 		echo "Highest rate with 0 failed calls and rtd1 p95 < 200 ms, SIPp $step s a step on CPU 0:"
 		echo
-		echo "| server | sustained calls/s | sweep |"
-		echo "|---|---|---|"
-		echo "| Switchboard, 1 core (taskset -c 1, GOMAXPROCS=1) | **$(best "$out/calls-switch-1core.md")** | calls-switch-1core.md |"
-		echo "| Switchboard, 2 cores | **$(best "$out/calls-switch-2cores.md")** | calls-switch-2cores.md |"
+		echo "| server | sustained calls/s | CPU of other processes meanwhile (% of the machine) | sweep |"
+		echo "|---|---|---|---|"
+		echo "| Switchboard, 1 core (taskset -c 1, GOMAXPROCS=1) | **$(best "$out/calls-switch-1core.md")** | ${others[switch-1core]:-?} % | calls-switch-1core.md |"
+		echo "| Switchboard, 2 cores | **$(best "$out/calls-switch-2cores.md")** | ${others[switch-2cores]:-?} % | calls-switch-2cores.md |"
 		if [ -n "$kam" ]; then
-			echo "| Kamailio proxy with INVITE auth, 1 core (reference) | **$(best "$out/calls-kamailio-1core.md")** | calls-kamailio-1core.md |"
+			echo "| Kamailio proxy with INVITE auth, 1 core (reference) | **$(best "$out/calls-kamailio-1core.md")** | ${others[kamailio-1core]:-?} % | calls-kamailio-1core.md |"
 		fi
 		for f in switch-1core switch-2cores kamailio-1core; do
 			[ -f "$out/calls-$f.md" ] || continue
@@ -315,6 +356,14 @@ print(sum(seen.values()))
 EOF
 }
 
+# background PID: the load generator PID (started with setsid, so in its own scheduler autogroup)
+# gets the lowest autogroup priority: all its threads together (SIPp plays each call's pcap in a
+# thread of its own) weigh less than the switch, where nice alone weighs each thread.
+background() {
+	[ "${AUTOGROUP:-1}" = 1 ] || return 0
+	echo 19 >"/proc/$1/autogroup" 2>/dev/null || log "could not lower the priority of PID $1 (no autogroup)"
+}
+
 metric() {
 	python3 - "$sw_http" "$1" <<'EOF'
 import sys, urllib.request
@@ -336,20 +385,22 @@ media_run() {
 	log "$name: $n calls, ${media_secs} s of RTP both ways each, $ramp new calls/s; probe ${probe_s} s at full load"
 	rm -f "$work/drops.json"
 	start_switch 2cores "$name"
-	start_callee "$name" "$sw_sip" callee.csv nice -n 19
+	start_callee "$name" "$sw_sip" callee.csv setsid nice -n 19
+	background "$uas_pid"
 	sleep 1
 	local rss0 in0 out0
 	rss0=$(rss_kb "$sw_pid")
 	local uac_port mport
 	uac_port=$(free_port)
 	mport=$(free_port 4)
-	(cd "$work/sipp" && timeout $((media_secs + ramp_s + 120)) nice -n 19 sipp "$sw_sip" -sf uac_call_media.xml -inf callers.csv \
+	(cd "$work/sipp" && exec setsid timeout $((media_secs + ramp_s + 120)) nice -n 19 sipp "$sw_sip" -sf uac_call_media.xml -inf callers.csv \
 		-s "$callee" -i 127.0.0.1 -p "$uac_port" -mi 127.0.0.1 -mp "$mport" -d "$hold" -r "$ramp" -m "$n" -l "$n" \
 		-nostdin -recv_timeout 30000 -buff_size 4194304 -default_behaviors all,-abortunexp \
 		-trace_stat -stf "$logs/$name-uac-stat.csv" -trace_screen -screen_file "$logs/$name-uac-screen.log" \
 		-trace_err -error_file "$logs/$name-uac-err.log" >/dev/null 2>&1) &
 	local uac_pid=$!
 	pids+=("$uac_pid")
+	background "$uac_pid"
 	# Wait until every call is up (or the ramp time plus 10 s), then measure.
 	for wait_s in $(seq $((ramp_s * 10 + 100))); do
 		[ "$(metric switchboard_active_calls)" -ge "$n" ] && break
@@ -361,6 +412,8 @@ media_run() {
 		-duration "${probe_s}s" >"$logs/$name-probe.json" 2>"$logs/$name-probe.err" &
 	local probe_pid=$!
 	pids+=("$probe_pid")
+	local m0 m1
+	m0=$(cpu_mark "$sw_pid" "$uas_pid" "$uac_pid" "$probe_pid")
 	local t rss_peak=0 r
 	for t in $(seq "$probe_s"); do
 		sleep 1
@@ -371,6 +424,10 @@ media_run() {
 		fi
 	done
 	wait "$probe_pid" || true
+	m1=$(cpu_mark "$sw_pid" "$uas_pid" "$uac_pid")
+	local busy others_pct
+	busy=$(python3 -c "import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); print('%.0f' % (100.0*(b[0]-a[0])/max(1,b[1]-a[1])))" "$m0" "$m1")
+	others_pct=$(others_cpu "$m0" "$m1")
 	local drops
 	drops=$(udp_drops "${rtp_ports%-*}" "${rtp_ports#*-}")
 	wait "$uac_pid" && uac_rc=0 || uac_rc=$?
@@ -382,11 +439,11 @@ media_run() {
 	stop "$uas_pid"
 	stop "$sw_pid"
 	python3 - "$n" "$up" "$logs/$name-probe.json" "$logs/$name-uac-stat.csv" "$uas_log" "$pin" "$pout" "$pign" \
-		"$drops" "$rss0" "$rss_peak" "$pcap_packets" "$uac_rc" "$work/media-row.txt" <<'EOF'
+		"$drops" "$rss0" "$rss_peak" "$pcap_packets" "$uac_rc" "$work/media-row.txt" "$busy" "$others_pct" <<'EOF'
 import csv, json, re, sys
 n, up, probe_f, stat_f, uas_f = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 pin, pout, pign, drops, rss0, rss1, pcap, rc = map(int, sys.argv[6:14])
-row_f = sys.argv[14]
+row_f, busy, others = sys.argv[14], sys.argv[15], sys.argv[16]
 try:
     probe = json.load(open(probe_f))
 except Exception as e:
@@ -419,7 +476,7 @@ passed = (failed == 0 and ok == n and up_sipp >= n and "error" not in probe and 
 row = (f"| {n} | {up_sipp} | {ok} / {failed} | {probe.get('sent', 0)} / {probe.get('received', 0)} ({ploss:.3f} %) | "
        f"{probe.get('latency_p50_ms', float('nan')):.2f} / {lat:.2f} / {probe.get('latency_max_ms', float('nan')):.1f} | "
        f"{pin} / {pout} / {drops} ({switch_loss:.3f} %) | {e2e:.2f} % | {echo} | {rss0 // 1024} → {rss1 // 1024} MB, "
-       f"**{mem:.1f} kB/call** | {'**pass**' if passed else 'fail'} |")
+       f"**{mem:.1f} kB/call** | {busy} % / {others} % | {'**pass**' if passed else 'fail'} |")
 open(row_f, "w").write(row + "\n")
 print(row)
 sys.exit(0 if passed else 1)
@@ -439,12 +496,12 @@ if [ "${MEDIA:-1}" = 1 ]; then
 		echo
 		echo "## Concurrent calls with RTP relayed both ways (switch on 2 cores, SIPp and the probe beside it)"
 		echo
-		echo "SIPp (both at nice 19): uac_call.xml playing a ${media_secs} s PCMU pcap (50 packets/s), $ramp new calls/s, callee uas_answer.xml -rtp_echo."
+		echo "SIPp (both at the lowest priority: nice 19 in an autogroup at nice 19): uac_call.xml playing a ${media_secs} s PCMU pcap (50 packets/s), $ramp new calls/s, callee uas_answer.xml -rtp_echo."
 		echo "Probe: $probe_pairs Go calls through the switch at full load, 50 time-stamped packets/s each way."
 		echo "Highest level passing (0 failed calls, ≤ 0.1 % loss at the probe and at the switch, probe latency p99 < 5 ms): **${media_ok:-none}**"
 		echo
-		echo "| calls | up at mid-run | SIPp ok / failed | probe sent / received (loss) | probe one-way latency p50 / p99 / max (ms) | switch RTP in / out / kernel drops (loss) | end-to-end loss incl. SIPp | callee SIPp echoed | RSS idle → loaded, per call | verdict |"
-		echo "|---|---|---|---|---|---|---|---|---|---|"
+		echo "| calls | up at mid-run | SIPp ok / failed | probe sent / received (loss) | probe one-way latency p50 / p99 / max (ms) | switch RTP in / out / kernel drops (loss) | end-to-end loss incl. SIPp | callee SIPp echoed | RSS idle → loaded, per call | machine busy / of it other processes | verdict |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|"
 		cat "$work/media.md"
 	} >>"$out/calls.md"
 fi
