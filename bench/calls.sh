@@ -412,8 +412,10 @@ media_run() {
 		-duration "${probe_s}s" >"$logs/$name-probe.json" 2>"$logs/$name-probe.err" &
 	local probe_pid=$!
 	pids+=("$probe_pid")
-	local m0 m1
+	local m0 m1 sw0 sw1 t0 t1
 	m0=$(cpu_mark "$sw_pid" "$uas_pid" "$uac_pid" "$probe_pid")
+	sw0=$(awk '{print $14+$15}' "/proc/$sw_pid/stat")
+	t0=$(date +%s.%N)
 	local t rss_peak=0 r
 	for t in $(seq "$probe_s"); do
 		sleep 1
@@ -425,6 +427,10 @@ media_run() {
 	done
 	wait "$probe_pid" || true
 	m1=$(cpu_mark "$sw_pid" "$uas_pid" "$uac_pid")
+	sw1=$(awk '{print $14+$15}' "/proc/$sw_pid/stat")
+	t1=$(date +%s.%N)
+	local swcpu
+	swcpu=$(python3 -c "import os,sys; print('%.0f' % (100.0*(int(sys.argv[2])-int(sys.argv[1]))/os.sysconf('SC_CLK_TCK')/(float(sys.argv[4])-float(sys.argv[3]))))" "$sw0" "$sw1" "$t0" "$t1")
 	local busy others_pct
 	busy=$(python3 -c "import sys; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); print('%.0f' % (100.0*(b[0]-a[0])/max(1,b[1]-a[1])))" "$m0" "$m1")
 	others_pct=$(others_cpu "$m0" "$m1")
@@ -439,11 +445,11 @@ media_run() {
 	stop "$uas_pid"
 	stop "$sw_pid"
 	python3 - "$n" "$up" "$logs/$name-probe.json" "$logs/$name-uac-stat.csv" "$uas_log" "$pin" "$pout" "$pign" \
-		"$drops" "$rss0" "$rss_peak" "$pcap_packets" "$uac_rc" "$work/media-row.txt" "$busy" "$others_pct" <<'EOF'
+		"$drops" "$rss0" "$rss_peak" "$pcap_packets" "$uac_rc" "$work/media-row.txt" "$busy" "$others_pct" "$swcpu" <<'EOF'
 import csv, json, re, sys
 n, up, probe_f, stat_f, uas_f = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 pin, pout, pign, drops, rss0, rss1, pcap, rc = map(int, sys.argv[6:14])
-row_f, busy, others = sys.argv[14], sys.argv[15], sys.argv[16]
+row_f, busy, others, swcpu = sys.argv[14], sys.argv[15], sys.argv[16], sys.argv[17]
 try:
     probe = json.load(open(probe_f))
 except Exception as e:
@@ -476,7 +482,7 @@ passed = (failed == 0 and ok == n and up_sipp >= n and "error" not in probe and 
 row = (f"| {n} | {up_sipp} | {ok} / {failed} | {probe.get('sent', 0)} / {probe.get('received', 0)} ({ploss:.3f} %) | "
        f"{probe.get('latency_p50_ms', float('nan')):.2f} / {lat:.2f} / {probe.get('latency_max_ms', float('nan')):.1f} | "
        f"{pin} / {pout} / {drops} ({switch_loss:.3f} %) | {e2e:.2f} % | {echo} | {rss0 // 1024} → {rss1 // 1024} MB, "
-       f"**{mem:.1f} kB/call** | {busy} % / {others} % | {'**pass**' if passed else 'fail'} |")
+       f"**{mem:.1f} kB/call** | {swcpu} % | {busy} % / {others} % | {'**pass**' if passed else 'fail'} |")
 open(row_f, "w").write(row + "\n")
 print(row)
 sys.exit(0 if passed else 1)
@@ -500,8 +506,8 @@ if [ "${MEDIA:-1}" = 1 ]; then
 		echo "Probe: $probe_pairs Go calls through the switch at full load, 50 time-stamped packets/s each way."
 		echo "Highest level passing (0 failed calls, ≤ 0.1 % loss at the probe and at the switch, probe latency p99 < 5 ms): **${media_ok:-none}**"
 		echo
-		echo "| calls | up at mid-run | SIPp ok / failed | probe sent / received (loss) | probe one-way latency p50 / p99 / max (ms) | switch RTP in / out / kernel drops (loss) | end-to-end loss incl. SIPp | callee SIPp echoed | RSS idle → loaded, per call | machine busy / of it other processes | verdict |"
-		echo "|---|---|---|---|---|---|---|---|---|---|---|"
+		echo "| calls | up at mid-run | SIPp ok / failed | probe sent / received (loss) | probe one-way latency p50 / p99 / max (ms) | switch RTP in / out / kernel drops (loss) | end-to-end loss incl. SIPp | callee SIPp echoed | RSS idle → loaded, per call | switch CPU (% of one core) | machine busy / of it other processes | verdict |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 		cat "$work/media.md"
 	} >>"$out/calls.md"
 fi
