@@ -48,6 +48,7 @@ step=${STEP_SECONDS:-10}
 media_levels=${MEDIA_CALLS:-500 750 1000 1500 2000}
 media_secs=${MEDIA_SECONDS:-60}
 ramp=${MEDIA_RAMP:-100}
+media_mode=${MEDIA_MODE:-shared}
 probe_pairs=${PROBE_PAIRS:-4}
 users=10000 # callers 1000..10999 (1999 is the callee)
 callee=1999
@@ -83,10 +84,16 @@ stop() {
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
+# The scheduler priority of our own session (autogroup), which background() must never change;
+# put back whatever happens.
+own_nice=$(sed -n 's/.* nice //p' "/proc/$$/autogroup" 2>/dev/null || true)
 cleanup() {
 	local pid
 	for pid in "${pids[@]}"; do stop "$pid"; done
 	rm -rf "$work"
+	if [ -n "$own_nice" ] && [ "$(sed -n 's/.* nice //p' "/proc/$$/autogroup")" != "$own_nice" ]; then
+		echo "$own_nice" >"/proc/$$/autogroup" || true
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -360,7 +367,15 @@ EOF
 # gets the lowest autogroup priority: all its threads together (SIPp plays each call's pcap in a
 # thread of its own) weigh less than the switch, where nice alone weighs each thread.
 background() {
-	[ "${AUTOGROUP:-1}" = 1 ] || return 0
+	[ "$media_mode" = shared ] || return 0
+	# Only ever a process of its own session: the autogroup is the session's, and until setsid
+	# has run the process is still in ours (with the switch).
+	local i
+	for i in $(seq 50); do
+		[ "$(awk '{print $6}' "/proc/$1/stat" 2>/dev/null)" = "$1" ] && break
+		sleep 0.05
+	done
+	[ "$(awk '{print $6}' "/proc/$1/stat" 2>/dev/null)" = "$1" ] || { log "PID $1 leads no session: priority unchanged"; return 0; }
 	echo 19 >"/proc/$1/autogroup" 2>/dev/null || log "could not lower the priority of PID $1 (no autogroup)"
 }
 
@@ -384,8 +399,18 @@ media_run() {
 	[ "$probe_s" -ge 10 ] || probe_s=10
 	log "$name: $n calls, ${media_secs} s of RTP both ways each, $ramp new calls/s; probe ${probe_s} s at full load"
 	rm -f "$work/drops.json"
-	start_switch 2cores "$name"
-	start_callee "$name" "$sw_sip" callee.csv setsid nice -n 19
+	# shared: SIPp in a session (autogroup) of its own at the lowest priority; split: SIPp on
+	# CPU 0, the switch and the probe on CPU 1.
+	local pre=(setsid) gen=(nice -n 19) probe=()
+	if [ "$media_mode" = split ]; then
+		start_switch 1core "$name"
+		pre=()
+		gen=(taskset -c 0)
+		probe=(taskset -c 1)
+	else
+		start_switch 2cores "$name"
+	fi
+	start_callee "$name" "$sw_sip" callee.csv "${pre[@]}" "${gen[@]}"
 	background "$uas_pid"
 	sleep 1
 	local rss0 in0 out0
@@ -393,7 +418,7 @@ media_run() {
 	local uac_port mport
 	uac_port=$(free_port)
 	mport=$(free_port 4)
-	(cd "$work/sipp" && exec setsid timeout $((media_secs + ramp_s + 120)) nice -n 19 sipp "$sw_sip" -sf uac_call_media.xml -inf callers.csv \
+	(cd "$work/sipp" && exec "${pre[@]}" timeout $((media_secs + ramp_s + 120)) "${gen[@]}" sipp "$sw_sip" -sf uac_call_media.xml -inf callers.csv \
 		-s "$callee" -i 127.0.0.1 -p "$uac_port" -mi 127.0.0.1 -mp "$mport" -d "$hold" -r "$ramp" -m "$n" -l "$n" \
 		-nostdin -recv_timeout 30000 -buff_size 4194304 -default_behaviors all,-abortunexp \
 		-trace_stat -stf "$logs/$name-uac-stat.csv" -trace_screen -screen_file "$logs/$name-uac-screen.log" \
@@ -408,7 +433,7 @@ media_run() {
 	done
 	local up
 	up=$(metric switchboard_active_calls)
-	"$work/rtpprobe" -switch "$sw_sip" -first "$probe_first" -pairs "$probe_pairs" -password pw-probe- \
+	"${probe[@]}" "$work/rtpprobe" -switch "$sw_sip" -first "$probe_first" -pairs "$probe_pairs" -password pw-probe- \
 		-duration "${probe_s}s" >"$logs/$name-probe.json" 2>"$logs/$name-probe.err" &
 	local probe_pid=$!
 	pids+=("$probe_pid")
