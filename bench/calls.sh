@@ -15,8 +15,9 @@
 # 2. Concurrent calls with RTP relayed both ways: MEDIA_CALLS calls (uac_call.xml playing a
 #    MEDIA_SECONDS PCMU pcap, 50 packets/s; the callee SIPp echoes every packet back with
 #    -rtp_echo), switch on both cores, both SIPps at the lowest priority (nice 19, in a scheduler
-#    autogroup of their own at nice 19: load generators must not starve the system under test;
-#    the probe runs at normal priority). Measured while all calls are up:
+#    autogroup of their own at nice 19: load generators must not starve the system under test),
+#    the probe at nice -10 (it stands for phones, which have CPUs of their own: its own
+#    scheduling delays must not count as the switch's latency). Measured while all calls are up:
 #      - bench/rtpprobe: PROBE_PAIRS extra calls between Go phones through the same switch, 50
 #        time-stamped packets/s each way: loss and one-way latency (send → switch → receive);
 #      - the switch's /metrics: RTP packets accepted vs. relayed (relay loss);
@@ -403,12 +404,12 @@ media_run() {
 	rm -f "$work/drops.json"
 	# shared: SIPp in a session (autogroup) of its own at the lowest priority; split: SIPp on
 	# CPU 0, the switch and the probe on CPU 1.
-	local pre=(setsid) gen=(nice -n 19) probe=()
+	local pre=(setsid) gen=(nice -n 19) probe=(nice -n -10)
 	if [ "$media_mode" = split ]; then
 		start_switch 1core "$name"
 		pre=()
 		gen=(taskset -c 0)
-		probe=(taskset -c 1)
+		probe=(nice -n -10 taskset -c 1)
 	else
 		start_switch 2cores "$name"
 	fi
@@ -537,7 +538,7 @@ if [ "${MEDIA:-1}" = 1 ]; then
 		echo "## Concurrent calls with RTP relayed both ways (switch on 2 cores, SIPp and the probe beside it)"
 		echo
 		echo "SIPp (both at the lowest priority: nice 19 in an autogroup at nice 19): uac_call.xml playing a ${media_secs} s PCMU pcap (50 packets/s), $ramp new calls/s, callee uas_answer.xml -rtp_echo."
-		echo "Probe: $probe_pairs Go calls through the switch at full load, 50 time-stamped packets/s each way."
+		echo "Probe (nice -10): $probe_pairs Go calls through the switch at full load, 50 time-stamped packets/s each way."
 		echo "Highest level passing (0 failed calls, ≤ 0.1 % loss at the probe and at the switch, probe latency p99 < 5 ms): **${media_ok:-none}**"
 		echo
 		echo "| calls | up at mid-run | SIPp ok / failed | probe sent / received (loss) | probe one-way latency p50 / p99 / max (ms) | switch RTP in / out / kernel drops (loss) | end-to-end loss incl. SIPp | callee SIPp echoed | RSS idle → loaded, per call | switch CPU (% of one core) | machine busy / of it other processes | verdict |"
