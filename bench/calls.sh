@@ -44,8 +44,8 @@ repo=$PWD
 bin=${BIN:-$repo/bin/switchboard}
 shared=${SHARED_BENCH:-$repo/../shared/bench}
 rates1=${RATES_1CORE:-1000,1200,1400,1600,1800}
-rates2=${RATES_2CORES:-1000,1400,1800,2200}
-ratesk=${RATES_KAMAILIO:-800,1000,1200,1400,1600}
+rates2=${RATES_2CORES:-1000,1400,1800}
+ratesk=${RATES_KAMAILIO:-1000,1200,1400,1600}
 step=${STEP_SECONDS:-10}
 media_levels=${MEDIA_CALLS:-500 750 1000 1500 2000}
 media_below=${MEDIA_BELOW:-400} # tried when the first level fails
@@ -551,7 +551,7 @@ fi
 if [ "${GOBENCH:-1}" = 1 ]; then
 	log "Go benchmarks"
 	{
-		go test -run '^$' -bench '^BenchmarkCallSetup$' -benchmem -cpu 1 -benchtime 5000x ./switch/call
+		go test -run '^$' -bench '^BenchmarkCallSetup$/^users=10000$' -benchmem -cpu 1 -benchtime 5000x ./switch/call
 		go test -run '^$' -bench '^(BenchmarkRelay|BenchmarkRelayLoopback|BenchmarkEndpointLifecycle)$' -benchmem -cpu 1 ./media
 	} 2>&1 | tee "$logs/gobench.txt" | grep -E '^(Benchmark|FAIL|---)' >&2 || true
 	{
