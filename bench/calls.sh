@@ -393,7 +393,6 @@ EOF
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 
 # media_run N: N concurrent calls for media_secs with RTP both ways; appends a table row.
-media_ok=""
 media_run() {
 	local n=$1 name=media-$1 hold ramp_s wait_s probe_s
 	hold=$((media_secs * 1000 + 1000))
@@ -416,7 +415,7 @@ media_run() {
 	start_callee "$name" "$sw_sip" callee.csv "${pre[@]}" "${gen[@]}"
 	background "$uas_pid"
 	sleep 1
-	local rss0 in0 out0
+	local rss0
 	rss0=$(rss_kb "$sw_pid")
 	local uac_port mport
 	uac_port=$(free_port)
