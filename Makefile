@@ -6,7 +6,7 @@ SIP     ?= 0.0.0.0:5060
 HTTP    ?= 0.0.0.0:8080
 export CGO_ENABLED = 0
 
-.PHONY: build run test vet fuzz bench clean
+.PHONY: build run test vet fuzz bench prompts clean
 
 build:
 	$(GO) build -trimpath -o $(BIN) .
@@ -31,11 +31,16 @@ test: vet build
 fuzz:
 	@for t in $$($(GO) test -list 'Fuzz.*' ./... | grep '^Fuzz'); do \
 	  pkg=$$(grep -rl "func $$t(" --include='*_test.go' . | head -1 | xargs dirname); \
-	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done
+	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s -fuzzminimizetime 5s $$pkg || exit 1; done
 
 # Benchmarks: SIPp load against the built binary plus Go micro-benchmarks; see docs/BENCHMARKS.md.
 bench: build
 	./bench/run.sh
+
+# Regenerate the embedded voice prompts, beep and default music on hold
+# (needs espeak-ng and sox; the results are committed).
+prompts:
+	media/prompts/generate.sh
 
 clean:
 	rm -rf bin

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	_ "time/tzdata" // office time zones work on a box without /usr/share/zoneinfo
 
 	"switchboard/admin/cli"
 	"switchboard/admin/control"
@@ -64,7 +65,6 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return fmt.Errorf("media: %w", err)
 	}
-	defer engine.Close() // after the switch: its calls have closed their endpoints
 	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine}, st, bus, log)
 	if err != nil {
 		ctl.Close()
@@ -101,11 +101,25 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 			log.Error("http", "err", err)
 		}
 	})
+	pprofSrv := &http.Server{Handler: web.Profiling(), ReadHeaderTimeout: 10 * time.Second}
+	if opts.PProf != "" {
+		if ln, err := net.Listen("tcp", opts.PProf); err != nil {
+			log.Error("pprof", "err", err)
+		} else {
+			log.Info("profiling enabled", "addr", ln.Addr().String())
+			wg.Go(func() {
+				if err := pprofSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+					log.Error("pprof", "err", err)
+				}
+			})
+		}
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	httpSrv.Shutdown(shut)
+	pprofSrv.Close()
 	wg.Wait()
 	log.Info("stopped")
 	return nil

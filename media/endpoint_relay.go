@@ -21,7 +21,8 @@ func (l *link) other(ep *Endpoint) *Endpoint {
 
 // Bridge relays RTP between a and b in both directions until unbridge is
 // called or either closes. Bridging an endpoint that is already bridged
-// takes it out of its old bridge. Bridge(a, a) echoes a's audio back to it.
+// takes it out of its old bridge; one that plays ([Endpoint.Play]) stops
+// playing. Bridge(a, a) echoes a's audio back to it.
 // unbridge may be called more than once; Bridge(a, b) again resumes.
 func Bridge(a, b *Endpoint) (unbridge func()) {
 	l := &link{a: a, b: b}
@@ -36,13 +37,17 @@ func Bridge(a, b *Endpoint) (unbridge func()) {
 	}
 }
 
+// setLink puts ep in bridge l, out of its old bridge and its playback.
 func (ep *Endpoint) setLink(l *link) {
 	ep.mu.Lock()
-	old := ep.link
-	ep.link = l
+	old, play := ep.link, ep.play
+	ep.link, ep.play = l, nil
 	ep.mu.Unlock()
 	if old != nil && old != l {
 		old.other(ep).clearLink(old)
+	}
+	if play != nil {
+		ep.engine.pacer.remove(play)
 	}
 }
 
@@ -68,12 +73,14 @@ func (ep *Endpoint) unlink() {
 type route struct {
 	l      *link // nil: not bridged
 	dtmfPT uint8 // telephone-event payload type of the sending leg
+	rec    *Recording
+	onDTMF func(digit byte)
 }
 
 // handleRTP takes one datagram from the RTP socket. Only the read loop (and
 // tests) call it: it uses the loop's buffers.
 func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
-	p := &ep.sock.rx
+	p := &ep.rx
 	if p.Unmarshal(b) != nil || p.Version != 2 {
 		ep.ignore(src, now, "not RTP")
 		return
@@ -84,14 +91,23 @@ func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
 		return
 	}
 	ep.countIn(p, len(b), now)
+	if r.rec != nil && Codec(p.PayloadType).Valid() {
+		r.rec.write(p, now)
+	}
 	if r.l == nil {
+		if r.onDTMF != nil && r.dtmfPT != 0 && p.PayloadType == r.dtmfPT {
+			if digit, ok := ep.dtmf.press(p.SSRC, p.Timestamp, p.Payload); ok {
+				r.onDTMF(digit)
+			}
+		}
 		return
 	}
 	switch {
 	case Codec(p.PayloadType).Valid():
-		r.l.other(ep).forward(r.l, p, true, now, ep.sock.txBuf[:])
+		r.l.other(ep).forward(r.l, p, true, now, ep.txBuf[:])
 	case r.dtmfPT != 0 && p.PayloadType == r.dtmfPT && len(p.Payload) >= EventSize:
-		r.l.other(ep).forward(r.l, p, false, now, ep.sock.txBuf[:])
+		ep.dtmf.press(p.SSRC, p.Timestamp, p.Payload) // seen: not reported if the bridge ends mid-press
+		r.l.other(ep).forward(r.l, p, false, now, ep.txBuf[:])
 	}
 	// Anything else (comfort noise 13, unknown types) is not relayed.
 }
@@ -103,11 +119,11 @@ func (ep *Endpoint) admit(src netip.AddrPort) (route, bool) {
 	defer ep.mu.Unlock()
 	if !ep.latched.IsValid() {
 		ep.latched = src
-		ep.sock.log.Debug("rtp latched", "from", src, "sdp", ep.remote.addr)
+		ep.log.Debug("rtp latched", "from", src, "sdp", ep.remote.addr)
 	} else if src != ep.latched {
 		return route{}, false
 	}
-	return route{l: ep.link, dtmfPT: ep.remote.dtmfPT}, true
+	return route{l: ep.link, dtmfPT: ep.remote.dtmfPT, rec: ep.rec, onDTMF: ep.onDTMF}, true
 }
 
 func (ep *Endpoint) countIn(p *rtp.Packet, size int, now time.Time) {
@@ -122,7 +138,7 @@ func (ep *Endpoint) ignore(src netip.AddrPort, now time.Time, why string) {
 	ep.stats.ignored.Add(1)
 	if now.Sub(ep.lastIgnoreLog) >= time.Second {
 		ep.lastIgnoreLog = now
-		ep.sock.log.Debug("rtp ignored", "from", src, "why", why)
+		ep.log.Debug("rtp ignored", "from", src, "why", why)
 	}
 }
 
@@ -145,7 +161,7 @@ func (ep *Endpoint) forward(l *link, p *rtp.Packet, audio bool, now time.Time, b
 	if audio {
 		samples = len(p.Payload)
 	}
-	seq, ts, marker := ep.out.rewrite(streamKey{l, p.SSRC}, &p.Header, samples, now)
+	seq, ts, marker := ep.out.rewrite(streamKey{l: l, ssrc: p.SSRC}, &p.Header, samples, now)
 	h := rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: ep.out.ssrc}
 	ep.mu.Unlock()
 

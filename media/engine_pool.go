@@ -7,17 +7,12 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // DefaultDrain is how long a closed endpoint's ports stay out of the pool
 // when Config.Drain is zero.
 const DefaultDrain = 2 * time.Second
-
-// IdleClose is how long a drained port pair stays bound in the pool, ready
-// for the next call, before it is closed (it is bound again when needed).
-const IdleClose = time.Minute
 
 // Config configures an [Engine].
 type Config struct {
@@ -37,8 +32,8 @@ type Config struct {
 var ErrNoPorts = errors.New("media: no free RTP port pair")
 
 // Engine owns the RTP port range and creates endpoints on it. It is safe for
-// concurrent use. With a port range it keeps the sockets of closed endpoints
-// bound for reuse (see the package doc): Close it at shutdown.
+// concurrent use and needs no closing: its only goroutine, the pacer of what
+// endpoints play, runs only while one plays.
 type Engine struct {
 	bind      netip.Addr
 	advertise netip.Addr
@@ -46,12 +41,11 @@ type Engine struct {
 	log       *slog.Logger
 	pool      *portPool // nil when the OS chooses ports
 	now       func() time.Time
+	pacer     pacer // sends what endpoints play
 
 	mu     sync.Mutex
 	live   map[*Endpoint]struct{} // endpoints not yet closed
 	closed Totals                 // counters of the closed ones
-	done   bool                   // Close was called: sockets are closed, not pooled
-	strays atomic.Uint64          // RTP packets on pooled ports between calls, dropped
 }
 
 // Totals are the packet counters of all endpoints an engine has made, open
@@ -59,7 +53,7 @@ type Engine struct {
 type Totals struct {
 	PacketsIn  uint64 // RTP packets accepted from phones
 	PacketsOut uint64 // RTP packets sent to phones
-	Ignored    uint64 // datagrams dropped: not RTP, not from the latched source, or late for a call that ended
+	Ignored    uint64 // datagrams dropped: not RTP, or not from the latched source
 }
 
 func (t *Totals) add(s *counters) {
@@ -75,7 +69,6 @@ func (e *Engine) Totals() Totals {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := e.closed
-	t.Ignored += e.strays.Load()
 	for ep := range e.live {
 		t.add(&ep.stats)
 	}
@@ -85,6 +78,7 @@ func (e *Engine) Totals() Totals {
 // NewEngine checks cfg and returns an engine for it.
 func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{drain: cfg.Drain, log: cfg.Logger, now: time.Now, live: map[*Endpoint]struct{}{}}
+	e.pacer.now = func() time.Time { return e.now() }
 	if e.drain == 0 {
 		e.drain = DefaultDrain
 	}
@@ -154,48 +148,39 @@ func (e *Engine) Open() int {
 	return len(e.live)
 }
 
-// NewEndpoint gives a new call leg an RTP/RTCP port pair: a drained pair
-// from the pool, still bound, or else the next free one, bound now.
+// NewEndpoint binds the next free RTP/RTCP port pair and starts reading it.
 func (e *Engine) NewEndpoint() (*Endpoint, error) {
-	sock, err := e.takeSockets()
+	rtpConn, rtcpConn, slot, err := e.bindPair()
 	if err != nil {
 		return nil, err
 	}
-	ep := newEndpoint(e, sock)
+	ep := startEndpoint(e, rtpConn, rtcpConn, slot)
 	e.mu.Lock()
 	e.live[ep] = struct{}{}
 	e.mu.Unlock()
 	return ep, nil
 }
 
-// takeSockets reuses a drained pair of the pool or binds a free one,
-// trying pairs until one binds.
-func (e *Engine) takeSockets() (*sockets, error) {
+// bindPair takes pairs from the pool until one binds; slot is the pool index
+// to give back, or -1 without a pool.
+func (e *Engine) bindPair() (rtpConn, rtcpConn *net.UDPConn, slot int, err error) {
 	if e.pool == nil {
-		rtpConn, rtcpConn, err := e.bindAny()
-		if err != nil {
-			return nil, err
-		}
-		return newSockets(e, rtpConn, rtcpConn, -1), nil
+		rtpConn, rtcpConn, err = e.bindAny()
+		return rtpConn, rtcpConn, -1, err
 	}
 	lastErr := ErrNoPorts
 	for range e.pool.size() {
-		sock, slot, port, stale, ok := e.pool.take(e.now())
-		e.closeStale(stale)
+		slot, port, ok := e.pool.take(e.now())
 		if !ok {
 			break
 		}
-		if sock != nil {
-			return sock, nil
+		if rtpConn, rtcpConn, err = e.bindPort(port); err == nil {
+			return rtpConn, rtcpConn, slot, nil
 		}
-		rtpConn, rtcpConn, err := e.bindPort(port)
-		if err == nil {
-			return newSockets(e, rtpConn, rtcpConn, slot), nil
-		}
-		e.pool.unbound(slot) // taken by someone outside the switch; try the next
+		e.pool.give(slot, time.Time{}) // taken by someone outside the switch; try the next
 		lastErr = fmt.Errorf("%w (last: %w)", ErrNoPorts, err)
 	}
-	return nil, lastErr
+	return nil, nil, 0, lastErr
 }
 
 func (e *Engine) bindPort(port int) (rtpConn, rtcpConn *net.UDPConn, err error) {
@@ -231,66 +216,30 @@ func (e *Engine) bindAny() (rtpConn, rtcpConn *net.UDPConn, err error) {
 	return nil, nil, fmt.Errorf("%w: no free port above an OS-chosen one: %w", ErrNoPorts, err)
 }
 
-// release keeps a closed endpoint's counters in the engine's totals and
-// gives its sockets back to the pool to drain, or closes them (no pool, or
-// the engine is closed).
-func (e *Engine) release(ep *Endpoint) error {
+// release gives a closed endpoint's pair back to the pool after the drain
+// and keeps its counters in the engine's totals.
+func (e *Engine) release(ep *Endpoint) {
 	e.mu.Lock()
 	delete(e.live, ep)
 	e.closed.add(&ep.stats)
-	done := e.done
 	e.mu.Unlock()
-	if e.pool == nil || done {
-		err := ep.sock.close()
-		if e.pool != nil {
-			e.pool.unbound(ep.sock.slot)
+	if slot := ep.slot; e.pool != nil && slot >= 0 {
+		until := time.Time{}
+		if e.drain > 0 {
+			until = e.now().Add(e.drain)
 		}
-		return err
+		e.pool.give(slot, until)
 	}
-	now := e.now()
-	until := now // when the pair may serve the next call
-	if e.drain > 0 {
-		until = now.Add(e.drain)
-	}
-	e.closeStale(e.pool.give(ep.sock, until, now))
-	return nil
 }
 
-// closeStale closes pooled pairs taken out of the pool and frees their slots.
-func (e *Engine) closeStale(socks []*sockets) error {
-	var errs []error
-	for _, s := range socks {
-		errs = append(errs, s.close())
-		e.pool.unbound(s.slot)
-	}
-	return errors.Join(errs...)
-}
-
-// Close closes the pooled sockets (shutdown). Endpoints still open, or
-// made later, close their sockets when they close.
-func (e *Engine) Close() error {
-	e.mu.Lock()
-	e.done = true
-	e.mu.Unlock()
-	if e.pool == nil {
-		return nil
-	}
-	return e.closeStale(e.pool.drainAll())
-}
-
-// portPool hands out the port pairs of a range. A pair given back stays
-// bound in a queue, oldest first, until its drain ends; the next endpoint
-// takes the oldest drained one, so a freed pair is reused as late as the
-// queue allows and never before its drain ends. With no drained pair ready
-// the next unbound pair is taken round-robin. A pair that has waited
-// IdleClose after its drain is closed.
+// portPool hands out the port pairs of a range round-robin, so a freed pair
+// is reused as late as possible, and never before its quarantine ends.
 type portPool struct {
 	first int // first RTP port (even)
 	mu    sync.Mutex
-	next  int         // unbound slot to try first
-	used  []bool      // held by an endpoint, or bound in the queue
-	idle  []*sockets  // bound pairs given back, in drain order
-	until []time.Time // unbound slots kept out until then (bind failures: zero)
+	next  int         // slot to try first
+	used  []bool      // held by an open endpoint
+	until []time.Time // quarantined until (zero: free at once)
 }
 
 func newPortPool(low, high int) (*portPool, error) {
@@ -304,66 +253,26 @@ func newPortPool(low, high int) (*portPool, error) {
 
 func (p *portPool) size() int { return len(p.used) }
 
-// take returns a drained bound pair (sock), or else an unbound slot and its
-// port to bind; stale are pairs idle too long, for the caller to close.
-func (p *portPool) take(now time.Time) (sock *sockets, slot, port int, stale []*sockets, ok bool) {
+func (p *portPool) take(now time.Time) (slot, port int, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	stale = p.trimLocked(now)
-	if len(p.idle) > 0 && !now.Before(p.idle[0].until) {
-		sock = p.idle[0]
-		p.idle[0] = nil
-		p.idle = p.idle[1:]
-		return sock, sock.slot, sock.port, stale, true
-	}
 	for i := range len(p.used) {
 		s := (p.next + i) % len(p.used)
 		if !p.used[s] && !now.Before(p.until[s]) {
 			p.used[s], p.until[s] = true, time.Time{}
 			p.next = (s + 1) % len(p.used)
-			return nil, s, p.first + 2*s, stale, true
+			return s, p.first + 2*s, true
 		}
 	}
-	return nil, 0, 0, stale, false
+	return 0, 0, false
 }
 
-// give queues a closed endpoint's bound pair until its drain ends.
-func (p *portPool) give(s *sockets, until, now time.Time) (stale []*sockets) {
+func (p *portPool) give(slot int, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s.until = until
-	p.idle = append(p.idle, s)
-	return p.trimLocked(now)
+	p.used[slot], p.until[slot] = false, until
 }
 
-// unbound frees a slot whose sockets are closed (or never bound).
-func (p *portPool) unbound(slot int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.used[slot], p.until[slot] = false, time.Time{}
-}
-
-// trimLocked takes the pairs idle for IdleClose after their drain out of
-// the queue; their slots stay used until the caller has closed them.
-func (p *portPool) trimLocked(now time.Time) (stale []*sockets) {
-	for len(p.idle) > 0 && now.Sub(p.idle[0].until) > IdleClose {
-		stale = append(stale, p.idle[0])
-		p.idle[0] = nil
-		p.idle = p.idle[1:]
-	}
-	return stale
-}
-
-// drainAll empties the queue for closing (engine shutdown).
-func (p *portPool) drainAll() []*sockets {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.idle
-	p.idle = nil
-	return out
-}
-
-// inUse counts pairs held by endpoints or still draining.
 func (p *portPool) inUse(now time.Time) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -371,11 +280,6 @@ func (p *portPool) inUse(now time.Time) int {
 	for s, used := range p.used {
 		if used || now.Before(p.until[s]) {
 			n++
-		}
-	}
-	for _, s := range p.idle {
-		if !now.Before(s.until) {
-			n-- // bound but drained: ready for the next endpoint
 		}
 	}
 	return n

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -190,70 +189,5 @@ func TestNewEngineConfig(t *testing.T) {
 	e, _ := media.NewEngine(media.Config{AdvertiseIP: net.IPv4(192, 168, 1, 2)})
 	if e.AdvertiseAddr().String() != "192.168.1.2" {
 		t.Errorf("AdvertiseAddr = %v", e.AdvertiseAddr())
-	}
-}
-
-// With a port range a closed endpoint's pair stays bound: what arrives while
-// it drains is dropped (counted as ignored), and once drained the pair
-// serves the next endpoint as new: nothing latched, nothing counted.
-func TestPooledPairIsReusedClean(t *testing.T) {
-	clock := newFakeClock()
-	low, high := freeRange(t, 1)
-	e := newEngine(t, media.Config{PortLow: low, PortHigh: high, Drain: 2 * time.Second})
-	media.SetClock(e, clock.now)
-	a, b := newPhone(t), newPhone(t)
-
-	old := newEndpoint(t, e)
-	old.SetRemote(a.addr(), media.PCMU, 0)
-	a.sendAudio(epAddr(old), media.PCMU, [][]byte{make([]byte, 160)})
-	waitFor(t, "the first packet", func() bool { return old.Stats().PacketsIn == 1 })
-	old.Close()
-
-	a.sendAudio(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(low)), media.PCMU, [][]byte{make([]byte, 160)})
-	waitFor(t, "the late packet to be dropped", func() bool { return e.Totals().Ignored == 1 })
-	if _, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: low}); err == nil {
-		t.Fatal("a draining pair must stay bound")
-	}
-
-	clock.advance(2 * time.Second)
-	next := newEndpoint(t, e)
-	if next.LocalPort() != low {
-		t.Fatalf("port %d, want the drained pair %d", next.LocalPort(), low)
-	}
-	if s := next.Stats(); s.PacketsIn != 0 || s.Latched.IsValid() {
-		t.Fatalf("the reused pair carries the old call's state: %+v", s)
-	}
-	next.SetRemote(b.addr(), media.PCMU, 0)
-	b.sendAudio(epAddr(next), media.PCMU, [][]byte{make([]byte, 160)})
-	waitFor(t, "the new call's packet", func() bool { return next.Stats().Latched == b.addr() })
-	if got := e.Totals(); got.PacketsIn != 2 || got.Ignored != 1 {
-		t.Fatalf("totals %+v, want 2 in (one per call), 1 ignored", got)
-	}
-}
-
-// A pair left in the pool IdleClose after its drain is closed, and bound
-// again when needed.
-func TestIdlePairsAreClosed(t *testing.T) {
-	clock := newFakeClock()
-	low, high := freeRange(t, 2)
-	e := newEngine(t, media.Config{PortLow: low, PortHigh: high, Drain: 2 * time.Second})
-	media.SetClock(e, clock.now)
-	first := newEndpoint(t, e)
-	first.Close()
-	clock.advance(2*time.Second + media.IdleClose + time.Millisecond)
-	second := newEndpoint(t, e) // the first pair is closed on the way
-	if second.LocalPort() != low+2 {
-		t.Fatalf("port %d, want %d (round robin after the first pair)", second.LocalPort(), low+2)
-	}
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: low})
-	if err != nil {
-		t.Fatalf("the idle pair was not closed: %v", err)
-	}
-	c.Close()
-	if e.InUse() != 1 {
-		t.Fatalf("InUse %d, want 1", e.InUse())
-	}
-	if third := newEndpoint(t, e); third.LocalPort() != low {
-		t.Fatalf("port %d, want %d bound again", third.LocalPort(), low)
 	}
 }

@@ -13,3 +13,27 @@ func SetClock(e *Engine, now func() time.Time) { e.now = now }
 // it. Only for endpoints whose socket receives nothing: it shares the read
 // loop's buffers.
 func HandleRTP(ep *Endpoint, b []byte, src netip.AddrPort) { ep.handleRTP(b, src, ep.now()) }
+
+// Playing is how many playbacks e's pacer holds.
+func Playing(e *Engine) int { return e.pacer.playing() }
+
+// MusicConversions is how many A-law frames m has made.
+func MusicConversions(m *Music) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.coder.conversions
+}
+
+// CurrentTick is the shared tick clock.
+func CurrentTick() int64 { return currentTick() }
+
+// ManualPacing makes e's pacer run only when PaceTick is called (set it
+// before anything plays).
+func ManualPacing(e *Engine) {
+	e.pacer.manual = true
+	e.pacer.run = &pacerRun{}
+}
+
+// PaceTick sends the frame of tick to every endpoint playing on e, as the
+// pacer goroutine does every 20 ms.
+func PaceTick(e *Engine, tick int64) { e.pacer.tick(e.pacer.run, tick) }

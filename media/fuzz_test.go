@@ -2,10 +2,14 @@ package media_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"switchboard/media"
 )
@@ -68,6 +72,47 @@ func FuzzParseEvent(f *testing.F) {
 		want := []byte{p[0], p[1] &^ 0x40, p[2], p[3]}
 		if got := e.AppendTo(nil); !bytes.Equal(got, want) {
 			t.Fatalf("ParseEvent(%x) = %+v, encodes to %x", p[:4], e, got)
+		}
+	})
+}
+
+// FuzzRecordDTMF feeds a sequence of datagrams (each a 2-byte big-endian
+// length, then the bytes) to an endpoint that is not bridged, records and
+// listens for DTMF: it must never panic, a recording never outgrows its
+// maximum, and there is at most one key a telephone-event packet.
+func FuzzRecordDTMF(f *testing.F) {
+	for _, b := range corpus(f, "FuzzRecordDTMF") {
+		f.Add(b)
+	}
+	e := newEngine(f, media.Config{})
+	ep, phoneA := newEndpoint(f, e), newPhone(f)
+	ep.SetRemote(phoneA.addr(), media.PCMA, 101)
+	var keys int
+	ep.OnDTMF(func(d byte) {
+		if !strings.ContainsRune("0123456789*#ABCD", rune(d)) {
+			panic(fmt.Sprintf("digit %q", d))
+		}
+		keys++
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rec := ep.Record(100 * time.Millisecond)
+		defer rec.Stop()
+		keys = 0
+		events := 0
+		for len(data) >= 2 {
+			n := min(int(binary.BigEndian.Uint16(data)), len(data)-2)
+			datagram := data[2 : 2+n]
+			data = data[2+n:]
+			if len(datagram) >= 2 && datagram[1]&0x7F == 101 {
+				events++
+			}
+			media.HandleRTP(ep, datagram, phoneA.addr())
+		}
+		if got := len(rec.Audio()); got > 800 {
+			t.Fatalf("recorded %d samples, max 800", got)
+		}
+		if keys > events {
+			t.Fatalf("%d keys from %d event packets", keys, events)
 		}
 	})
 }

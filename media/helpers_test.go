@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ var loopback = net.IPv4(127, 0, 0, 1)
 // test fail if an endpoint goroutine outlives it.
 func newEngine(t testing.TB, cfg media.Config) *media.Engine {
 	t.Helper()
+	t.Cleanup(func() { checkNoEndpointGoroutines(t) })
 	if cfg.BindIP == nil {
 		cfg.BindIP = loopback
 	}
@@ -29,10 +31,6 @@ func newEngine(t testing.TB, cfg media.Config) *media.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		e.Close()
-		checkNoEndpointGoroutines(t)
-	})
 	return e
 }
 
@@ -50,16 +48,23 @@ func epAddr(ep *media.Endpoint) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(ep.LocalPort()))
 }
 
-// checkNoEndpointGoroutines fails if any endpoint read loop still runs, like
-// goleak but only for ours (other tests' goroutines may run in parallel).
-// Close waits for the loops, so only their last instructions may be in flight.
+// checkNoEndpointGoroutines fails if any endpoint read loop or pacer still
+// runs, like goleak but only for ours (other tests' goroutines may run in
+// parallel). Close and stop wait for them, so only their last instructions
+// may be in flight.
 func checkNoEndpointGoroutines(t testing.TB) {
+	t.Helper()
+	checkNoGoroutine(t, "media.(*Endpoint).read", "media.(*pacer).loop", "media.(*pacerRun).help")
+}
+
+// checkNoGoroutine fails if a goroutine runs a function named fns.
+func checkNoGoroutine(t testing.TB, fns ...string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Second)
 	for {
 		buf := make([]byte, 1<<20)
 		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "media.(*sockets).read") {
+		if !slices.ContainsFunc(fns, func(fn string) bool { return strings.Contains(stacks, fn) }) {
 			return
 		}
 		if time.Now().After(deadline) {

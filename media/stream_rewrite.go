@@ -8,10 +8,12 @@ import (
 )
 
 // streamKey identifies a source feeding an outbound stream: a bridge and the
-// SSRC the far phone sends with. A new key re-anchors the stream.
+// SSRC the far phone sends with, or a playback. A new key re-anchors the
+// stream.
 type streamKey struct {
 	l    *link
 	ssrc uint32
+	p    *playback
 }
 
 // outStream is the one RTP stream we send to a phone. Its SSRC never

@@ -100,6 +100,15 @@ func validate(path string) (Info, error) {
 		if _, err = decodeAll[[]Binding](tx, bucketBindings); err != nil {
 			return err
 		}
+		if _, err = decodeAll[CallRecord](tx, bucketCalls); err != nil {
+			return err
+		}
+		if _, err = decodeAll[TimeFrame](tx, bucketTimeFrames); err != nil {
+			return err
+		}
+		if _, err = decodeAll[CallHandling](tx, bucketHandling); err != nil {
+			return err
+		}
 		_, err = decodeAll[json.RawMessage](tx, bucketSettings)
 		return err
 	})
@@ -148,6 +157,11 @@ const keepPrevious = 3
 // On any error the live data is untouched. Callers of other methods wait
 // while the swap happens.
 func (s *Store) Restore(r io.Reader) (info Info, previous string, err error) {
+	defer s.refreshSecrets() // whatever happened, the file may have changed
+	return s.restore(r)
+}
+
+func (s *Store) restore(r io.Reader) (info Info, previous string, err error) {
 	tmp, err := os.CreateTemp(s.dir, restoreTempPattern)
 	if err != nil {
 		return info, "", err

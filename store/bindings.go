@@ -1,6 +1,8 @@
 package store
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,20 +23,33 @@ type Binding struct {
 
 // SaveBindings writes the current bindings of several devices in one
 // transaction; a device with no bindings is removed. Registrars call it in
-// batches so a REGISTER never waits for an fsync.
+// batches so a REGISTER never waits for an fsync. The records are encoded
+// before the transaction and written in key order, which keeps the write
+// lock short and bbolt's page splits few.
 func (s *Store) SaveBindings(byDevice map[string][]Binding) error {
-	return s.update(func(tx *bolt.Tx) error {
+	ids := slices.Sorted(maps.Keys(byDevice))
+	var buf []byte
+	ends := make([]int, len(ids))
+	for i, id := range ids {
+		if list := byDevice[id]; len(list) > 0 {
+			buf = appendBindingsJSON(buf, list)
+		}
+		ends[i] = len(buf)
+	}
+	return s.updateNoSecrets(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBindings)
-		for id, list := range byDevice {
+		start := 0
+		for i, id := range ids {
 			var err error
-			if len(list) == 0 {
+			if ends[i] == start {
 				err = b.Delete([]byte(id))
 			} else {
-				err = putJSON(b, id, list)
+				err = b.Put([]byte(id), buf[start:ends[i]:ends[i]])
 			}
 			if err != nil {
 				return err
 			}
+			start = ends[i]
 		}
 		return nil
 	})

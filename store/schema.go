@@ -11,12 +11,17 @@ import (
 
 // Bucket names. Every record type has its own top-level bucket.
 var (
-	bucketMeta     = []byte("meta")
-	bucketSettings = []byte("settings")
-	bucketUsers    = []byte("users")
-	bucketDevices  = []byte("devices")
-	bucketBindings = []byte("bindings")
-	bucketCalls    = []byte("calls") // key: start time (8 bytes BE ns) + call id hash
+	bucketMeta       = []byte("meta")
+	bucketSettings   = []byte("settings")
+	bucketUsers      = []byte("users")
+	bucketDevices    = []byte("devices")
+	bucketBindings   = []byte("bindings")
+	bucketCalls      = []byte("calls") // key: start time (8 bytes BE ns) + call id hash
+	bucketTimeFrames = []byte("timeframes")
+	bucketHandling   = []byte("handling")  // key: extension → CallHandling (DND, answering rules)
+	bucketMailboxes  = []byte("mailboxes") // key: extension → Mailbox (PIN, greeting settings, email)
+	bucketMessages   = []byte("messages")  // one nested bucket per extension; key: time (8 bytes BE ns) + id
+	bucketAudio      = []byte("audio")     // G.711 μ-law blobs: music on hold, intros, greetings
 )
 
 // knownBuckets are the buckets a store of any version up to this binary's may have.
@@ -52,6 +57,20 @@ var migrations = []migration{
 	func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketCalls)
 		return err
+	},
+	// 2 → 3: time frames.
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketTimeFrames)
+		return err
+	},
+	// 3 → 4: answering rules, voicemail and audio blobs.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketHandling, bucketMailboxes, bucketMessages, bucketAudio} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
 	},
 }
 

@@ -149,6 +149,9 @@ func (s *Store) DeleteUser(ext string) error {
 				return err
 			}
 		}
+		if err := tx.Bucket(bucketHandling).Delete([]byte(ext)); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketUsers).Delete([]byte(ext))
 	})
 }

@@ -22,10 +22,11 @@ type ServeOptions struct {
 	// AdvertiseIP is the address phones are told to send SIP and audio to;
 	// empty: the SIP listen host, or the first LAN address for 0.0.0.0.
 	AdvertiseIP string
+	PProf       string // host:port for Go profiling (net/http/pprof); empty: off
 }
 
 func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
-	var sipAddr, httpAddr, rtp, level, digest, advertise string
+	var sipAddr, httpAddr, rtp, level, digest, advertise, pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the phone system",
@@ -43,6 +44,12 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 				}
 				opts.AdvertiseIP = advertise
 			}
+			if pprofAddr != "" {
+				if _, _, err := net.SplitHostPort(pprofAddr); err != nil {
+					return usagef("--pprof %q: want HOST:PORT (%v)", pprofAddr, err)
+				}
+				opts.PProf = pprofAddr
+			}
 			return serve(cmd.Context(), opts)
 		},
 	}
@@ -54,6 +61,8 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 	cmd.Flags().StringVar(&digest, "digest", "md5", "digest algorithms offered to phones, preferred first:\n"+
 		"md5 alone suits every phone; offering two (md5,sha256) locks out phones that reject a challenge\n"+
 		"with an algorithm they do not know (baresip 1.x and other libre-based phones)")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060;\n"+
+		"for benchmarks and debugging only: keep it on loopback")
 	return cmd
 }
 

@@ -120,7 +120,7 @@ func asError(err error, what string) error {
 		return errorf(http.StatusNotFound, "%s not found", what)
 	case errors.Is(err, store.ErrExists):
 		return errorf(http.StatusConflict, "%s already exists", what)
-	case errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrBadValue):
 		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	return err

@@ -8,18 +8,16 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"net"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
 )
 
 // Secrets are the stored digest secrets of one SIP identity.
@@ -70,7 +68,16 @@ type Config struct {
 type Authenticator struct {
 	cfg     Config
 	Limiter *Limiter
-	dummy   Secrets // compared against for unknown users, so they cost the same
+	dummy   Secrets   // compared against for unknown users, so they cost the same
+	macs    sync.Pool // of *nonceMAC: keyed HMACs, reset rather than rebuilt per nonce
+}
+
+// nonceMAC is a keyed HMAC-SHA256 with room for its input and output, so
+// signing a nonce allocates nothing.
+type nonceMAC struct {
+	h   hash.Hash
+	in  []byte
+	sum []byte
 }
 
 // New returns an Authenticator for cfg.
@@ -84,11 +91,15 @@ func New(cfg Config) *Authenticator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Authenticator{
+	a := &Authenticator{
 		cfg:     cfg,
 		Limiter: NewLimiter(cfg.Limits, cfg.Now),
 		dummy:   Secrets{HA1MD5: strings.Repeat("0", 32), HA1SHA256: strings.Repeat("0", 64)},
 	}
+	a.macs.New = func() any {
+		return &nonceMAC{h: hmac.New(sha256.New, cfg.Secret), in: make([]byte, 0, 8+len(cfg.Realm)), sum: make([]byte, 0, sha256.Size)}
+	}
+	return a
 }
 
 // Realm is the digest realm.
@@ -117,41 +128,49 @@ func (a *Authenticator) Verify(req *sip.Request, proxy bool, lookup Lookup) Resu
 		return Result{Outcome: Blocked}
 	}
 	name, _ := headerNames(proxy)
-	h := req.GetHeader(name)
+	h := findHeader(req, name)
 	if h == nil {
 		return Result{Outcome: Challenge}
 	}
-	cred, err := digest.ParseCredentials(spaceLWS(h.Value()))
-	if err != nil || cred.Username == "" || cred.Nonce == "" || cred.Response == "" {
+	cred, err := parseCredentials(spaceLWS(h.Value()))
+	if err != nil || cred.username == "" || cred.nonce == "" || cred.response == "" ||
+		(cred.qop != "" && (cred.nc == "" || cred.cnonce == "")) {
 		return Result{Outcome: Forbidden, Delay: a.Limiter.Fail(ip)}
 	}
-	if cred.Realm != a.cfg.Realm {
+	if cred.realm != a.cfg.Realm {
 		return Result{Outcome: Challenge}
 	}
-	fresh, valid := a.checkNonce(cred.Nonce)
+	fresh, valid := a.checkNonce(cred.nonce)
 	if !valid {
 		return Result{Outcome: Challenge}
 	}
-	newHash, ok := hashFor(cred.Algorithm)
-	if !ok {
+	var sha bool
+	switch {
+	case cred.algorithm == "" || strings.EqualFold(cred.algorithm, MD5):
+	case strings.EqualFold(cred.algorithm, SHA256):
+		sha = true
+	default:
 		return Result{Outcome: Challenge}
 	}
-	secrets, known := lookup(cred.Username)
+	if cred.qop != "" && cred.qop != "auth" && cred.qop != "auth-int" {
+		return Result{Outcome: Challenge}
+	}
+	secrets, known := lookup(cred.username)
 	if !known {
 		secrets = a.dummy
 	}
 	ha1 := secrets.HA1MD5
-	if strings.EqualFold(cred.Algorithm, SHA256) {
+	if sha {
 		ha1 = secrets.HA1SHA256
 	}
-	want := response(newHash(), ha1, cred, req.Method.String(), req.Body())
-	if !known || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(cred.Response))) != 1 {
+	var want [2 * sha256.Size]byte
+	if !equalHex(response(&want, sha, ha1, &cred, req.Method.String(), req.Body()), cred.response) || !known {
 		return Result{Outcome: Forbidden, Delay: a.Limiter.Fail(ip)}
 	}
 	if !fresh {
-		return Result{User: cred.Username, Outcome: Stale}
+		return Result{User: cred.username, Outcome: Stale}
 	}
-	return Result{User: cred.Username, Outcome: OK}
+	return Result{User: cred.username, Outcome: OK}
 }
 
 // Challenge builds a 401 (or 407 for proxy) carrying one challenge per
@@ -190,10 +209,13 @@ func (a *Authenticator) newNonce() string {
 }
 
 func (a *Authenticator) sign(ts, out []byte) {
-	m := hmac.New(sha256.New, a.cfg.Secret)
-	m.Write(ts)
-	m.Write([]byte(a.cfg.Realm))
-	copy(out, m.Sum(nil))
+	m := a.macs.Get().(*nonceMAC)
+	m.h.Reset()
+	m.in = append(append(m.in[:0], ts...), a.cfg.Realm...)
+	m.h.Write(m.in)
+	m.sum = m.h.Sum(m.sum[:0])
+	copy(out, m.sum)
+	a.macs.Put(m)
 }
 
 // checkNonce reports whether nonce was made by us (valid) and is still young (fresh).
@@ -213,6 +235,73 @@ func (a *Authenticator) checkNonce(nonce string) (fresh, valid bool) {
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))
 	age := a.cfg.Now().Sub(issued)
 	return age >= -time.Minute && age < a.cfg.NonceTTL, true
+}
+
+// response computes into dst the expected digest response for cred, as
+// lowercase hex (RFC 2617 §3.2.2, RFC 7616 §3.4.1), without allocating.
+func response(dst *[2 * sha256.Size]byte, sha bool, ha1 string, cred *credentials, method string, body []byte) []byte {
+	var buf [512]byte // grows onto the heap only for very long URIs
+	var a2, hbody [2 * sha256.Size]byte
+	b := append(append(append(buf[:0], method...), ':'), cred.uri...)
+	if cred.qop == "auth-int" {
+		b = append(append(b, ':'), hexHash(&hbody, sha, body)...)
+	}
+	ha2 := hexHash(&a2, sha, b)
+	b = append(append(append(append(buf[:0], ha1...), ':'), cred.nonce...), ':')
+	if cred.qop != "" {
+		b = append(append(b, cred.nc...), ':')
+		b = append(append(b, cred.cnonce...), ':')
+		b = append(append(b, cred.qop...), ':')
+	}
+	return hexHash(dst, sha, append(b, ha2...))
+}
+
+// hexHash writes the lowercase hex MD5 or SHA-256 of b into dst.
+func hexHash(dst *[2 * sha256.Size]byte, sha bool, b []byte) []byte {
+	if sha {
+		sum := sha256.Sum256(b)
+		return dst[:hex.Encode(dst[:], sum[:])]
+	}
+	sum := md5.Sum(b)
+	return dst[:hex.Encode(dst[:], sum[:])]
+}
+
+// equalHex compares the expected lowercase hex want with the response a
+// phone sent, ignoring the case of its letters, in time independent of
+// where they differ.
+func equalHex(want []byte, got string) bool {
+	if len(want) != len(got) {
+		return false
+	}
+	var diff byte
+	for i := 0; i < len(got); i++ {
+		g := got[i]
+		if 'A' <= g && g <= 'Z' {
+			g += 'a' - 'A'
+		}
+		diff |= want[i] ^ g
+	}
+	return diff == 0
+}
+
+// findHeader is req.GetHeader(name) without its cost: sipgo lowercases
+// (and so copies) the name of every header it passes.
+func findHeader(req *sip.Request, name string) sip.Header {
+	for _, h := range req.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			return h
+		}
+	}
+	return nil
+}
+
+// SourceIP is the address the request really came from, without the port.
+func SourceIP(req *sip.Request) string {
+	src := req.Source()
+	if host, _, err := net.SplitHostPort(src); err == nil {
+		return host
+	}
+	return src
 }
 
 // spaceLWS turns tabs and line breaks outside quoted strings into spaces:
@@ -237,49 +326,4 @@ func spaceLWS(s string) string {
 		}
 	}
 	return string(b)
-}
-
-func hashFor(alg string) (func() hash.Hash, bool) {
-	switch strings.ToUpper(alg) {
-	case "", MD5:
-		return md5.New, true
-	case SHA256:
-		return sha256.New, true
-	}
-	return nil, false
-}
-
-// response computes the expected digest response for cred (RFC 2617/7616).
-func response(h hash.Hash, ha1 string, cred *digest.Credentials, method string, body []byte) string {
-	sum := func(parts ...string) string {
-		h.Reset()
-		for i, p := range parts {
-			if i > 0 {
-				h.Write([]byte{':'})
-			}
-			h.Write([]byte(p))
-		}
-		return hex.EncodeToString(h.Sum(nil))
-	}
-	a2 := sum(method, cred.URI)
-	switch cred.QOP {
-	case "":
-		return sum(ha1, cred.Nonce, a2)
-	case "auth-int":
-		h.Reset()
-		h.Write(body)
-		a2 = sum(method, cred.URI, hex.EncodeToString(h.Sum(nil)))
-	}
-	nc := strconv.FormatInt(int64(cred.Nc), 16)
-	nc = strings.Repeat("0", max(0, 8-len(nc))) + nc
-	return sum(ha1, cred.Nonce, nc, cred.Cnonce, cred.QOP, a2)
-}
-
-// SourceIP is the address the request really came from, without the port.
-func SourceIP(req *sip.Request) string {
-	src := req.Source()
-	if host, _, err := net.SplitHostPort(src); err == nil {
-		return host
-	}
-	return src
 }

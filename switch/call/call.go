@@ -52,6 +52,7 @@ type Call struct {
 	inbox  chan func() bool // work from SIP handlers, run by the owner; true = the session was refreshed
 	ended  chan struct{}
 	bridge func() // undoes the media bridge
+	music  func() // stops music on hold to the party that was put on hold
 	// claimed is taken once: by the first callee to answer, or by the end of
 	// ringing (timeout, the caller's CANCEL). It settles that race.
 	claimed atomic.Bool
@@ -176,7 +177,7 @@ func (c *Call) answer(b *leg) bool {
 	c.snapMu.Lock()
 	c.snap.AnsweredBy, c.snap.Answer = b.device, c.rec.Answer
 	c.snapMu.Unlock()
-	c.setBridged(!c.a.held && !b.held)
+	c.applyHold()
 	headers := c.sessionTimerHeaders()
 	res := sip.NewSDPResponseFromRequest(c.a.server.InviteRequest, c.a.nextSDP())
 	for _, h := range headers {
@@ -286,6 +287,9 @@ func (c *Call) fail(code int, reason string, d store.Disposition, cause string) 
 // finish releases everything the call holds and writes its record.
 func (c *Call) finish() {
 	close(c.ended)
+	if c.music != nil {
+		c.music()
+	}
 	if c.bridge != nil {
 		c.bridge()
 	}

@@ -82,13 +82,13 @@ func (c *Call) handleOffer(l *leg, req *sip.Request) *sip.Response {
 	}
 	if held != l.held {
 		l.held = held
-		c.setBridged(!c.a.held && !c.b.held)
+		c.applyHold()
 		c.log.Debug("hold changed", "device", l.device, "held", held)
 	}
 	return c.withContact(l, sip.NewSDPResponseFromRequest(req, l.nextSDP()), req)
 }
 
-// setBridged connects or separates the two legs' media.
+// setBridged connects the two legs' media, or separates them.
 func (c *Call) setBridged(on bool) {
 	switch {
 	case on && c.bridge == nil:
@@ -96,6 +96,28 @@ func (c *Call) setBridged(on bool) {
 	case !on && c.bridge != nil:
 		c.bridge()
 		c.bridge = nil
+	}
+}
+
+// applyHold puts the media where the hold state says: both talking →
+// bridged; one side held → the other side hears music on hold; both held →
+// nothing flows.
+func (c *Call) applyHold() {
+	if c.music != nil {
+		c.music()
+		c.music = nil
+	}
+	switch {
+	case !c.a.held && !c.b.held:
+		c.setBridged(true)
+	case c.a.held && c.b.held:
+		c.setBridged(false)
+	case c.a.held:
+		c.setBridged(false)
+		c.music = c.b.ep.Play(c.m.music)
+	default:
+		c.setBridged(false)
+		c.music = c.a.ep.Play(c.m.music)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"switchboard/media"
+	"switchboard/media/prompts"
 	"switchboard/store"
 	"switchboard/switch/auth"
 	"switchboard/switch/event"
@@ -58,6 +59,7 @@ type Config struct {
 	MaxDuration  time.Duration // a call never lasts longer (default 8 h)
 	SessionTimer time.Duration // Session-Expires we grant when a phone asks (RFC 4028; default 1800 s)
 	Codecs       []media.Codec // offered and accepted, preferred first (default PCMU, PCMA)
+	MusicOnHold  []byte        // 8 kHz μ-law loop a held party hears (default: the built-in music)
 }
 
 // Manager owns the live calls.
@@ -68,6 +70,8 @@ type Manager struct {
 	ctx  context.Context // ends at shutdown: every call hangs up
 	stop context.CancelFunc
 	wg   sync.WaitGroup // one per live call goroutine
+
+	music *media.Music // music on hold: one shared stream for every held party
 
 	mu    sync.Mutex
 	legs  map[string]*leg  // dialog id → leg, for in-dialog requests
@@ -89,7 +93,10 @@ func New(cfg Config, deps Deps) *Manager {
 		cfg.Codecs = []media.Codec{media.PCMU, media.PCMA}
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Manager{cfg: cfg, deps: deps, log: deps.Log, ctx: ctx, stop: stop,
+	if len(cfg.MusicOnHold) == 0 {
+		cfg.MusicOnHold = prompts.MusicOnHold()
+	}
+	return &Manager{cfg: cfg, deps: deps, log: deps.Log, ctx: ctx, stop: stop, music: media.NewMusic(cfg.MusicOnHold),
 		legs: map[string]*leg{}, calls: map[string]*Call{}}
 }
 

@@ -54,6 +54,17 @@ func (t *table) get(device string) []store.Binding {
 	return slices.Clone(s.m[device])
 }
 
+// each calls fn with each of a device's bindings under its shard lock, for
+// reading without a copy; fn must be quick and must not keep b.
+func (t *table) each(device string, fn func(b *store.Binding)) {
+	s := t.shard(device)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.m[device] {
+		fn(&s.m[device][i])
+	}
+}
+
 // expire removes bindings that expired at now and calls gone for each.
 func (t *table) expire(now time.Time, gone func(device string, b store.Binding)) {
 	for i := range t.shards {

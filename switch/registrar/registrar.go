@@ -7,6 +7,8 @@ package registrar
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,9 +40,15 @@ type Config struct {
 	MaxExpires     int           // longer requests are shortened (default 3600 s)
 	DefaultExpires int           // when the phone names none (default 3600 s)
 	MaxBindings    int           // per device; the oldest is replaced (default 10)
-	FlushEvery     time.Duration // how often changed bindings are written (default 2 s)
-	MaxDelayed     int           // failed-auth answers held back at once (default 256)
-	Now            func() time.Time
+	FlushEvery     time.Duration // how often new and changed bindings are written (default 2 s)
+	// RefreshFlushEvery is how often bindings that were only refreshed (a
+	// later expiry, nothing else changed) are written (default 60 s). Their
+	// stored copy stays valid meanwhile, only with an earlier expiry, and a
+	// clean shutdown writes everything; so only a crash within a minute of a
+	// refresh can lose it, and then the phone's previous expiry still holds.
+	RefreshFlushEvery time.Duration
+	MaxDelayed        int // failed-auth answers held back at once (default 256)
+	Now               func() time.Time
 }
 
 // Registrar is the REGISTER handler and the table of bindings.
@@ -54,8 +62,9 @@ type Registrar struct {
 	table   *table
 	delayed chan struct{} // semaphore for slowed answers
 
-	dirtyMu sync.Mutex
-	dirty   map[string]struct{}
+	dirtyMu   sync.Mutex
+	dirty     map[string]struct{} // devices to write at the next flush
+	refreshed map[string]struct{} // devices whose bindings were only refreshed
 }
 
 // New returns a registrar; call Load, then Run.
@@ -75,6 +84,9 @@ func New(cfg Config, a *auth.Authenticator, dir Directory, p Persister, bus *eve
 	if cfg.FlushEvery == 0 {
 		cfg.FlushEvery = 2 * time.Second
 	}
+	if cfg.RefreshFlushEvery == 0 {
+		cfg.RefreshFlushEvery = time.Minute
+	}
 	if cfg.MaxDelayed == 0 {
 		cfg.MaxDelayed = 256
 	}
@@ -83,9 +95,10 @@ func New(cfg Config, a *auth.Authenticator, dir Directory, p Persister, bus *eve
 	}
 	return &Registrar{
 		cfg: cfg, auth: a, dir: dir, persist: p, bus: bus, log: log,
-		table:   newTable(),
-		delayed: make(chan struct{}, cfg.MaxDelayed),
-		dirty:   map[string]struct{}{},
+		table:     newTable(),
+		delayed:   make(chan struct{}, cfg.MaxDelayed),
+		dirty:     map[string]struct{}{},
+		refreshed: map[string]struct{}{},
 	}
 }
 
@@ -105,8 +118,10 @@ func (r *Registrar) Load() error {
 func (r *Registrar) Run(ctx context.Context) {
 	expire := time.NewTicker(time.Second)
 	flush := time.NewTicker(r.cfg.FlushEvery)
+	flushRefreshed := time.NewTicker(r.cfg.RefreshFlushEvery)
 	defer expire.Stop()
 	defer flush.Stop()
+	defer flushRefreshed.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -115,7 +130,9 @@ func (r *Registrar) Run(ctx context.Context) {
 		case <-expire.C:
 			r.expire()
 		case <-flush.C:
-			r.Flush()
+			r.flush(false)
+		case <-flushRefreshed.C:
+			r.flush(true)
 		}
 	}
 }
@@ -132,23 +149,50 @@ func (r *Registrar) expire() {
 	}
 }
 
-// Flush writes the bindings of every device changed since the last flush.
-func (r *Registrar) Flush() {
+// flushChunk is how many devices one write transaction saves. Small
+// transactions keep each burst of encoding short, so REGISTERs are not
+// held up behind a flush of thousands of refreshed devices.
+const flushChunk = 512
+
+// Flush writes the bindings of every device changed or refreshed since the
+// last flush.
+func (r *Registrar) Flush() { r.flush(true) }
+
+// flush writes the devices whose bindings changed, and with refreshed also
+// those whose bindings were only refreshed.
+func (r *Registrar) flush(refreshed bool) {
 	r.dirtyMu.Lock()
 	ids := r.dirty
 	r.dirty = map[string]struct{}{}
+	if refreshed {
+		maps.Copy(ids, r.refreshed)
+		r.refreshed = map[string]struct{}{}
+	} else {
+		for id := range ids {
+			delete(r.refreshed, id)
+		}
+	}
 	r.dirtyMu.Unlock()
-	if len(ids) == 0 {
-		return
-	}
-	batch := make(map[string][]store.Binding, len(ids))
-	for id := range ids {
+	// In key order, so each transaction rewrites few of bbolt's pages.
+	batch := make(map[string][]store.Binding, min(len(ids), flushChunk))
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		batch[id] = r.table.get(id)
+		if len(batch) == flushChunk {
+			r.save(batch)
+			clear(batch)
+		}
 	}
+	if len(batch) > 0 {
+		r.save(batch)
+	}
+}
+
+// save writes one batch; after a failure its devices stay dirty for the next flush.
+func (r *Registrar) save(batch map[string][]store.Binding) {
 	if err := r.persist.SaveBindings(batch); err != nil {
 		r.log.Error("save registrations", "err", err, "devices", len(batch))
 		r.dirtyMu.Lock()
-		for id := range ids {
+		for id := range batch {
 			r.dirty[id] = struct{}{}
 		}
 		r.dirtyMu.Unlock()
@@ -158,6 +202,12 @@ func (r *Registrar) Flush() {
 func (r *Registrar) markDirty(device string) {
 	r.dirtyMu.Lock()
 	r.dirty[device] = struct{}{}
+	r.dirtyMu.Unlock()
+}
+
+func (r *Registrar) markRefreshed(device string) {
+	r.dirtyMu.Lock()
+	r.refreshed[device] = struct{}{}
 	r.dirtyMu.Unlock()
 }
 
@@ -199,12 +249,24 @@ func bindingEvent(k event.Kind, device string, b store.Binding) event.Event {
 }
 
 // HandleRegister is the sipgo handler for REGISTER.
+//
+// After a 200 or a 401 it ends the transaction at once instead of keeping it
+// for Timer J (32 s over UDP) to absorb retransmissions: the registrar
+// answers a retransmitted REGISTER the same way by itself (a new challenge;
+// the same bindings for a repeated Call-ID and CSeq, see apply). Kept
+// transactions hold both messages and a timer, so at thousands of
+// registrations a second they cost more memory and garbage collection than
+// all the bindings. Other answers keep sipgo's usual transaction.
 func (r *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	res := r.register(req)
-	if res != nil {
-		if err := tx.Respond(res); err != nil {
-			r.log.Debug("respond to REGISTER", "err", err, "source", req.Source())
-		}
+	if res == nil {
+		return
+	}
+	if err := tx.Respond(res); err != nil {
+		r.log.Debug("respond to REGISTER", "err", err, "source", req.Source())
+	}
+	if res.StatusCode == sip.StatusOK || res.StatusCode == sip.StatusUnauthorized {
+		tx.Terminate()
 	}
 }
 
@@ -256,33 +318,54 @@ type contactChange struct {
 	expires  int
 }
 
-// apply updates the bindings of an authenticated device (RFC 3261 §10.3).
-func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
+// registration is what one REGISTER asks for, checked.
+type registration struct {
+	changes  []contactChange
+	wildcard bool // Contact: * with Expires: 0, remove every binding
+	ua       string
+}
+
+// readRegistration checks the Expires and Contact headers of req (RFC 3261
+// §10.3 steps 6–7); a response refuses the request.
+func (r *Registrar) readRegistration(req *sip.Request) (registration, *sip.Response) {
+	var reg registration
 	headerExpires := -1
-	if h := req.GetHeader("Expires"); h != nil {
-		v, err := strconv.Atoi(strings.TrimSpace(h.Value()))
-		if err != nil || v < 0 {
-			return sip.NewResponseFromRequest(req, 400, "Bad Expires", nil)
+	var contacts []sip.Header
+	// One pass over the headers: sipgo's GetHeader copies the name of every
+	// header it passes to lowercase it.
+	for _, h := range req.Headers() {
+		switch name := h.Name(); {
+		case strings.EqualFold(name, "Contact"):
+			contacts = append(contacts, h)
+		case strings.EqualFold(name, "Expires"):
+			if headerExpires >= 0 {
+				continue // the first counts, as with GetHeader
+			}
+			v, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+			if err != nil || v < 0 {
+				return reg, sip.NewResponseFromRequest(req, 400, "Bad Expires", nil)
+			}
+			headerExpires = v
+		case strings.EqualFold(name, "User-Agent"):
+			if reg.ua == "" {
+				reg.ua = h.Value()
+			}
 		}
-		headerExpires = v
 	}
-	contacts := req.GetHeaders("Contact")
-	var changes []contactChange
-	wildcard := false
 	for _, h := range contacts {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
-			return sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
+			return reg, sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
 		}
 		if c.Address.Wildcard {
-			wildcard = true
+			reg.wildcard = true
 			continue
 		}
 		exp := headerExpires
 		if v, ok := c.Params.Get("expires"); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return sip.NewResponseFromRequest(req, 400, "Bad Contact Expires", nil)
+				return reg, sip.NewResponseFromRequest(req, 400, "Bad Contact Expires", nil)
 			}
 			exp = n
 		}
@@ -292,90 +375,151 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 		if exp > 0 && exp < r.cfg.MinExpires {
 			res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(r.cfg.MinExpires)))
-			return res
+			return reg, res
 		}
 		uri, ok := bindingURI(c.Address)
 		if !ok {
-			return sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
+			return reg, sip.NewResponseFromRequest(req, 400, "Bad Contact", nil)
 		}
 		instance, _ := c.Params.Get("+sip.instance")
-		changes = append(changes, contactChange{uri: uri, instance: instance, expires: min(exp, r.cfg.MaxExpires)})
+		reg.changes = append(reg.changes, contactChange{uri: uri, instance: instance, expires: min(exp, r.cfg.MaxExpires)})
 	}
-	if wildcard && (len(contacts) != 1 || headerExpires != 0) {
-		return sip.NewResponseFromRequest(req, 400, "Wildcard Contact Needs Expires 0", nil)
+	if reg.wildcard && (len(contacts) != 1 || headerExpires != 0) {
+		return reg, sip.NewResponseFromRequest(req, 400, "Wildcard Contact Needs Expires 0", nil)
 	}
+	return reg, nil
+}
 
-	now := r.cfg.Now()
-	callID, cseq := req.CallID().Value(), req.CSeq().SeqNo
-	var events []event.Event
-	var stale bool
-	ua := ""
-	if h := req.GetHeader("User-Agent"); h != nil {
-		ua = h.Value()
+// outcome is what merging a registration into a device's bindings did.
+type outcome struct {
+	events  []event.Event
+	stale   bool // an older request than the one the bindings come from
+	repeat  bool // a retransmission of that request
+	changed bool // more than a later expiry: to be written at the next flush
+}
+
+// apply updates the bindings of an authenticated device (RFC 3261 §10.3).
+func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
+	reg, refuse := r.readRegistration(req)
+	if refuse != nil {
+		return refuse
 	}
+	now := r.cfg.Now()
+	var out outcome
 	r.table.update(device, func(list []store.Binding) []store.Binding {
-		// An old or repeated request must not undo a newer one; then nothing
-		// changes at all (RFC 3261 §10.3: all updates or none). Only bindings
-		// made before this request count: one REGISTER may name a contact twice.
-		if staleFor(list, changes, wildcard, callID, cseq) {
-			stale = true
-			return list
-		}
-		if wildcard {
-			for _, b := range list {
-				events = append(events, bindingEvent(event.Unregistered, device, b))
-			}
-			return nil
-		}
-		for _, ch := range changes {
-			i := indexOf(list, ch)
-			if ch.expires == 0 {
-				if i >= 0 {
-					events = append(events, bindingEvent(event.Unregistered, device, list[i]))
-					list = append(list[:i], list[i+1:]...)
-				}
-				continue
-			}
-			b := store.Binding{
-				Contact: ch.uri, Instance: ch.instance, Source: req.Source(), Transport: req.Transport(),
-				Expires: now.Add(time.Duration(ch.expires) * time.Second), CallID: callID, CSeq: cseq,
-				UserAgent: ua, Updated: now,
-			}
-			switch {
-			case i >= 0:
-				if list[i].Source != b.Source || list[i].Transport != b.Transport {
-					events = append(events, bindingEvent(event.Registered, device, b))
-				}
-				list[i] = b
-			case len(list) >= r.cfg.MaxBindings:
-				oldest := 0
-				for j := range list {
-					if list[j].Updated.Before(list[oldest].Updated) {
-						oldest = j
-					}
-				}
-				list[oldest] = b
-				events = append(events, bindingEvent(event.Registered, device, b))
-			default:
-				list = append(list, b)
-				events = append(events, bindingEvent(event.Registered, device, b))
-			}
-		}
+		list, out = r.merge(list, reg, req, device, now)
 		return list
 	})
-	if stale {
+	switch {
+	case out.stale:
 		return sip.NewResponseFromRequest(req, 500, "Stale CSeq", nil)
-	}
-	if len(changes) > 0 || wildcard {
+	case out.repeat:
+		return r.ok(req, device, now)
+	case out.changed:
 		r.markDirty(device)
+	case len(reg.changes) > 0:
+		r.markRefreshed(device)
 	}
-	for _, e := range events {
+	for _, e := range out.events {
 		r.log.Info("registration "+e.Kind.String(), "device", device, "contact", e.Contact,
 			"source", e.Source, "transport", e.Transport)
 		r.bus.Publish(e)
 	}
 	return r.ok(req, device, now)
 }
+
+// merge applies reg to a device's bindings under its shard lock.
+func (r *Registrar) merge(list []store.Binding, reg registration, req *sip.Request, device string, now time.Time) ([]store.Binding, outcome) {
+	var out outcome
+	callID, cseq := req.CallID().Value(), req.CSeq().SeqNo
+	// A retransmission (same CSeq) is answered like the original, changing
+	// nothing; an older request must not undo a newer one. Either way nothing
+	// changes at all (RFC 3261 §10.3: all updates or none), and only bindings
+	// made before this request count: one REGISTER may name a contact twice.
+	if newest, found := lastCSeqFor(list, reg, callID); found && newest >= cseq {
+		out.repeat = newest == cseq && isRepeat(list, reg, callID, cseq)
+		out.stale = !out.repeat
+		return list, out
+	}
+	if reg.wildcard {
+		for _, b := range list {
+			out.events = append(out.events, bindingEvent(event.Unregistered, device, b))
+		}
+		out.changed = true
+		return nil, out
+	}
+	for _, ch := range reg.changes {
+		i := indexOf(list, ch)
+		if ch.expires == 0 {
+			if i >= 0 {
+				out.events = append(out.events, bindingEvent(event.Unregistered, device, list[i]))
+				list = append(list[:i], list[i+1:]...)
+				out.changed = true
+			}
+			continue
+		}
+		b := store.Binding{
+			Contact: ch.uri, Instance: ch.instance, Source: req.Source(), Transport: req.Transport(),
+			Expires: now.Add(time.Duration(ch.expires) * time.Second), CallID: callID, CSeq: cseq,
+			UserAgent: reg.ua, Updated: now,
+		}
+		switch {
+		case i >= 0:
+			if list[i].Source != b.Source || list[i].Transport != b.Transport {
+				out.events = append(out.events, bindingEvent(event.Registered, device, b))
+			}
+			out.changed = out.changed || !refreshOnly(list[i], b)
+			list[i] = b
+			continue
+		case len(list) >= r.cfg.MaxBindings:
+			oldest := 0
+			for j := range list {
+				if list[j].Updated.Before(list[oldest].Updated) {
+					oldest = j
+				}
+			}
+			list[oldest] = b
+		default:
+			list = append(list, b)
+		}
+		out.events = append(out.events, bindingEvent(event.Registered, device, b))
+		out.changed = true
+	}
+	return list, out
+}
+
+// refreshOnly reports whether next only moves old's expiry later (and the
+// bookkeeping that comes with it): then the stored copy of old can wait.
+func refreshOnly(old, next store.Binding) bool {
+	return next.Contact == old.Contact && next.Instance == old.Instance && next.Source == old.Source &&
+		next.Transport == old.Transport && next.UserAgent == old.UserAgent && !next.Expires.Before(old.Expires)
+}
+
+func indexOf(list []store.Binding, ch contactChange) int {
+	for i, b := range list {
+		if (ch.instance != "" && b.Instance == ch.instance) || b.Contact == ch.uri {
+			return i
+		}
+	}
+	return -1
+}
+
+// ok answers 200 listing every current binding with its remaining lifetime.
+func (r *Registrar) ok(req *sip.Request, device string, now time.Time) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	r.table.each(device, func(b *store.Binding) {
+		if !b.Expires.After(now) {
+			return
+		}
+		// b.Contact is a URI sipgo printed, so it goes back as it is.
+		secs := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
+		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(secs)))
+	})
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http1123)))
+	return res
+}
+
+const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // bindingURI is a contact as the binding keeps it, if calls can be sent to
 // it: a sip or sips URI with a host and a valid port that reads back as
@@ -393,48 +537,38 @@ func bindingURI(u sip.Uri) (string, bool) {
 	return s, true
 }
 
-// staleFor reports whether a request (callID, cseq) is older than, or the
-// same as, the request that made a binding it would change.
-func staleFor(list []store.Binding, changes []contactChange, wildcard bool, callID string, cseq uint32) bool {
+// lastCSeqFor is the highest CSeq of the same Call-ID among the bindings
+// reg would change (all of them for a wildcard), before any change is made.
+func lastCSeqFor(list []store.Binding, reg registration, callID string) (cseq uint32, found bool) {
 	for i, b := range list {
-		if b.CallID != callID || b.CSeq < cseq {
+		if b.CallID != callID {
 			continue
 		}
-		if wildcard {
-			return true
-		}
-		for _, ch := range changes {
+		affected := reg.wildcard
+		for _, ch := range reg.changes {
 			if indexOf(list, ch) == i {
-				return true
+				affected = true
 			}
 		}
-	}
-	return false
-}
-
-func indexOf(list []store.Binding, ch contactChange) int {
-	for i, b := range list {
-		if (ch.instance != "" && b.Instance == ch.instance) || b.Contact == ch.uri {
-			return i
+		if affected && (!found || b.CSeq > cseq) {
+			cseq, found = b.CSeq, true
 		}
 	}
-	return -1
+	return cseq, found
 }
 
-// ok answers 200 listing every current binding with its remaining lifetime.
-func (r *Registrar) ok(req *sip.Request, device string, now time.Time) *sip.Response {
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	for _, b := range r.Lookup(device) {
-		var uri sip.Uri
-		if err := sip.ParseUri(b.Contact, &uri); err != nil {
-			continue
-		}
-		params := sip.NewParams()
-		params.Add("expires", strconv.Itoa(int(b.Expires.Sub(now).Round(time.Second)/time.Second)))
-		res.AppendHeader(&sip.ContactHeader{Address: uri, Params: params})
+// isRepeat reports whether reg is the request that already made its bindings
+// (a retransmission the transaction layer did not absorb): the same contacts,
+// each bound by this Call-ID and CSeq. Anything else reusing a CSeq is stale.
+func isRepeat(list []store.Binding, reg registration, callID string, cseq uint32) bool {
+	if reg.wildcard || len(reg.changes) == 0 {
+		return false
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http1123)))
-	return res
+	for _, ch := range reg.changes {
+		i := indexOf(list, ch)
+		if ch.expires == 0 || i < 0 || list[i].CallID != callID || list[i].CSeq != cseq {
+			return false
+		}
+	}
+	return true
 }
-
-const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"

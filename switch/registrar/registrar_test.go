@@ -2,11 +2,14 @@ package registrar_test
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 
 	"switchboard/switch/auth"
 	"switchboard/switch/event"
@@ -240,4 +243,62 @@ func TestOptionsAnswered(t *testing.T) {
 	req.Method = sip.OPTIONS
 	req.CSeq().MethodName = sip.OPTIONS
 	status(t, 200)(phone.Send(ctx(t), req))
+}
+
+// The switch ends a REGISTER's transaction as soon as it answered 200 (see
+// HandleRegister); a retransmission that comes after that (the 200 was
+// lost) must still get a 200 over the network.
+func TestRetransmissionAfterTransactionEnded(t *testing.T) {
+	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{})
+	sw.AddUser(t, "200", "secret-200")
+	c, err := net.Dial("udp", sw.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	me := c.LocalAddr().String()
+	reg := func(cseq int, authz string) string {
+		return "REGISTER sip:127.0.0.1 SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP " + me + ";branch=z9hG4bK-retrans-" + strconv.Itoa(cseq) + ";rport\r\n" +
+			"From: <sip:200@127.0.0.1>;tag=1\r\nTo: <sip:200@127.0.0.1>\r\nCall-ID: retrans-test\r\n" +
+			"CSeq: " + strconv.Itoa(cseq) + " REGISTER\r\nContact: <sip:200@" + me + ">\r\n" + authz +
+			"Expires: 600\r\nContent-Length: 0\r\n\r\n"
+	}
+	roundTrip := func(msg string) string {
+		t.Helper()
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	chal := roundTrip(reg(1, ""))
+	i := strings.Index(chal, "WWW-Authenticate: ")
+	if i < 0 {
+		t.Fatalf("no challenge:\n%s", chal)
+	}
+	line := chal[i+len("WWW-Authenticate: "):]
+	ch, err := digest.ParseChallenge(line[:strings.Index(line, "\r\n")])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := digest.Digest(ch, digest.Options{Method: "REGISTER", URI: "sip:127.0.0.1",
+		Username: "200", Password: "secret-200", Cnonce: "c", Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authed := reg(2, "Authorization: "+cred.String()+"\r\n")
+	for try := range 2 {
+		if res := roundTrip(authed); !strings.HasPrefix(res, "SIP/2.0 200 ") || !strings.Contains(res, "expires=600") {
+			t.Fatalf("try %d:\n%s", try, res)
+		}
+	}
+	if n := len(sw.Registrar().Lookup("200")); n != 1 {
+		t.Fatalf("%d bindings, want 1", n)
+	}
 }

@@ -70,6 +70,9 @@ func New(cfg Config, st *store.Store, bus *event.Bus, log *slog.Logger) (*Server
 	if err != nil {
 		return nil, err
 	}
+	if err := st.LoadSecrets(); err != nil { // now, not on the first REGISTER
+		return nil, fmt.Errorf("load device secrets: %w", err)
+	}
 	authn := auth.New(auth.Config{Realm: realm, Secret: secret, Limits: cfg.AuthLimits, Algorithms: cfg.Digest})
 	reg := registrar.New(cfg.Registrar, authn, registrar.StoreDirectory{Store: st}, st, bus, log)
 	if err := reg.Load(); err != nil {
