@@ -65,6 +65,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return fmt.Errorf("media: %w", err)
 	}
+	defer engine.Close() // after the switch: its calls have closed their endpoints
 	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine}, st, bus, log)
 	if err != nil {
 		ctl.Close()

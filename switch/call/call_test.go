@@ -3,7 +3,10 @@ package call_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +36,12 @@ type office struct {
 
 func newOffice(t *testing.T, cfg call.Config) *office {
 	t.Helper()
-	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{Calls: cfg})
+	return newOfficeWith(t, phonetest.SwitchOptions{Calls: cfg})
+}
+
+func newOfficeWith(t *testing.T, opts phonetest.SwitchOptions) *office {
+	t.Helper()
+	sw := phonetest.StartSwitch(t, opts)
 	sw.AddUser(t, "200", "secret-200")
 	sw.AddUser(t, "201", "secret-201")
 	o := &office{sw: sw,
@@ -197,6 +205,68 @@ func TestForkingFirstAnswerWinsOthersCancelled(t *testing.T) {
 		t.Fatalf("record = %+v", rec)
 	}
 	o.noLeaks(t) // the desk phone's branch was cancelled and its port freed
+}
+
+// With a port range, as in production, a call's ports go back to the pool
+// still bound and serve a later call once drained: here 4 pairs serve 3
+// calls, the third on the drained pairs of the first, and every call
+// carries audio both ways.
+func TestPooledPortsServeCallAfterCall(t *testing.T) {
+	low := freeUDPRange(t, 8)
+	o := newOfficeWith(t, phonetest.SwitchOptions{RTPPorts: [2]int{low, low + 7}})
+	for i := range 3 {
+		if i == 2 { // both calls' pairs are taken or draining: wait for the first call's
+			deadline := time.Now().Add(10 * time.Second)
+			for o.sw.Media.InUse() > 2 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		a, err := o.alice.Dial(ctx(t), "201")
+		if err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+		b := answered(t, o.bob)
+		talk(t, a, b)
+		if err := a.Hangup(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-b.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("call %d: the callee was not hung up", i+1)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (len(o.sw.Server.Calls().Active()) > 0 || o.sw.Media.Open() > 0) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, open := len(o.sw.Server.Calls().Active()), o.sw.Media.Open(); n > 0 || open > 0 {
+		t.Fatalf("after the calls: %d calls, %d open endpoints", n, open)
+	}
+}
+
+// freeUDPRange finds n consecutive free UDP ports on 127.0.0.1, the first even.
+func freeUDPRange(t *testing.T, n int) int {
+	t.Helper()
+	for range 50 {
+		low := 20000 + 2*rand.IntN(10000)
+		var conns []net.PacketConn
+		for p := low; p < low+n; p++ {
+			c, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if len(conns) == n {
+			return low
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
 }
 
 func TestCallerCancelsWhileRinging(t *testing.T) {
