@@ -22,6 +22,7 @@ import (
 	"switchboard/admin/web"
 	"switchboard/media"
 	"switchboard/store"
+	"switchboard/switch/call"
 	"switchboard/switch/event"
 	"switchboard/switch/server"
 )
@@ -66,7 +67,8 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return fmt.Errorf("media: %w", err)
 	}
 	defer engine.Close() // after the switch: its calls have closed their endpoints
-	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine}, st, bus, log)
+	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine,
+		Calls: call.Config{Gateway: opts.Gateway}}, st, bus, log)
 	if err != nil {
 		ctl.Close()
 		return err

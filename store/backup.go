@@ -109,6 +109,9 @@ func validate(path string) (Info, error) {
 		if _, err = decodeAll[CallHandling](tx, bucketHandling); err != nil {
 			return err
 		}
+		if _, err = decodeAll[Session](tx, bucketSessions); err != nil {
+			return err
+		}
 		_, err = decodeAll[json.RawMessage](tx, bucketSettings)
 		return err
 	})

@@ -18,6 +18,7 @@ const (
 	Busy      Disposition = "busy"      // every callee was busy
 	Failed    Disposition = "failed"    // unreachable, not found, declined, media or network trouble
 	Cancelled Disposition = "cancelled" // the caller hung up while it rang
+	Voicemail Disposition = "voicemail" // the caller reached voicemail
 )
 
 // Direction says where a call came from and went to.

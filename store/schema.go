@@ -22,6 +22,7 @@ var (
 	bucketMailboxes  = []byte("mailboxes") // key: extension → Mailbox (PIN, greeting settings, email)
 	bucketMessages   = []byte("messages")  // one nested bucket per extension; key: time (8 bytes BE ns) + id
 	bucketAudio      = []byte("audio")     // G.711 μ-law blobs: music on hold, intros, greetings
+	bucketSessions   = []byte("sessions")  // key: SHA-256 of a web session token → Session
 )
 
 // knownBuckets are the buckets a store of any version up to this binary's may have.
@@ -63,9 +64,9 @@ var migrations = []migration{
 		_, err := tx.CreateBucketIfNotExists(bucketTimeFrames)
 		return err
 	},
-	// 3 → 4: answering rules, voicemail and audio blobs.
+	// 3 → 4: answering rules, voicemail, audio blobs and web sessions.
 	func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketHandling, bucketMailboxes, bucketMessages, bucketAudio} {
+		for _, name := range [][]byte{bucketHandling, bucketMailboxes, bucketMessages, bucketAudio, bucketSessions} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -23,10 +23,13 @@ type ServeOptions struct {
 	// empty: the SIP listen host, or the first LAN address for 0.0.0.0.
 	AdvertiseIP string
 	PProf       string // host:port for Go profiling (net/http/pprof); empty: off
+	// Gateway is the SIP gateway (host:port) calls to outside numbers go
+	// through until trunks are configured in the store; empty: none.
+	Gateway string
 }
 
 func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
-	var sipAddr, httpAddr, rtp, level, digest, advertise, pprofAddr string
+	var sipAddr, httpAddr, rtp, level, digest, advertise, pprofAddr, gateway string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the phone system",
@@ -50,6 +53,13 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 				}
 				opts.PProf = pprofAddr
 			}
+			if gateway != "" {
+				host, port, err := net.SplitHostPort(gateway)
+				if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+					return usagef("--gateway %q: want HOST:PORT of the SIP gateway", gateway)
+				}
+				opts.Gateway = gateway
+			}
 			return serve(cmd.Context(), opts)
 		},
 	}
@@ -63,6 +73,8 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 		"with an algorithm they do not know (baresip 1.x and other libre-based phones)")
 	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060;\n"+
 		"for benchmarks and debugging only: keep it on loopback")
+	cmd.Flags().StringVar(&gateway, "gateway", "", "SIP gateway (HOST:PORT) that calls to outside numbers go through,\n"+
+		"used by answering rules that forward to an outside number")
 	return cmd
 }
 

@@ -51,11 +51,11 @@ type Call struct {
 	rec    store.CallRecord
 	inbox  chan func() bool // work from SIP handlers, run by the owner; true = the session was refreshed
 	ended  chan struct{}
-	bridge func() // undoes the media bridge
-	music  func() // stops music on hold to the party that was put on hold
-	// claimed is taken once: by the first callee to answer, or by the end of
-	// ringing (timeout, the caller's CANCEL). It settles that race.
-	claimed atomic.Bool
+	bridge func()    // undoes the media bridge
+	music  func()    // stops music on hold to the party that was put on hold
+	digits chan byte // the caller's key presses (RFC 4733, SIP INFO) for applications
+
+	sentRinging bool // 180 relayed to the caller
 
 	snapMu sync.Mutex
 	snap   Snapshot
@@ -63,12 +63,12 @@ type Call struct {
 
 func (m *Manager) newCall(req *sip.Request, tx sip.ServerTransaction, device string) *Call {
 	id := req.CallID().Value()
-	c := &Call{m: m, id: id, req: req, tx: tx, inbox: make(chan func() bool), ended: make(chan struct{}),
+	c := &Call{m: m, id: id, req: req, tx: tx, inbox: make(chan func() bool), ended: make(chan struct{}), digits: make(chan byte, 32),
 		log: m.log.With("call", id, "from", device, "to", req.Recipient.User)}
 	now := time.Now()
 	c.rec = store.CallRecord{ID: id, Direction: store.Internal, Caller: device, CallerDevice: device,
 		Callee: req.Recipient.User, Start: now}
-	c.rec.Caller = extOf(device)
+	c.rec.Caller = route.ExtOf(device)
 	if from := req.From(); from != nil {
 		c.rec.CallerName = from.DisplayName
 	}
@@ -119,14 +119,11 @@ func (c *Call) run() {
 	if !c.acceptCaller() {
 		return
 	}
-	winner := c.ring(plan)
-	if winner == nil {
+	if plan.Kind == route.Feature {
+		c.runFeature(plan)
 		return
 	}
-	if !c.answer(winner) {
-		return
-	}
-	c.talk()
+	c.runSteps(plan)
 }
 
 // acceptCaller parses the caller's offer and sets up leg A.
@@ -395,14 +392,6 @@ func latest(ts ...time.Time) time.Time {
 		}
 	}
 	return t
-}
-
-// extOf is the extension a device belongs to: "200b" → "200".
-func extOf(device string) string {
-	for len(device) > 0 && (device[len(device)-1] < '0' || device[len(device)-1] > '9') {
-		device = device[:len(device)-1]
-	}
-	return device
 }
 
 func addrPort(d media.SessionDesc) netip.AddrPort {

@@ -1,6 +1,7 @@
 package call_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -41,6 +42,9 @@ func newOffice(t *testing.T, cfg call.Config) *office {
 
 func newOfficeWith(t *testing.T, opts phonetest.SwitchOptions) *office {
 	t.Helper()
+	if opts.Calls.NotAvailable == nil {
+		opts.Calls.NotAvailable = bytes.Repeat([]byte{0xff}, 800) // 100 ms: tests need not wait for the spoken message
+	}
 	sw := phonetest.StartSwitch(t, opts)
 	sw.AddUser(t, "200", "secret-200")
 	sw.AddUser(t, "201", "secret-201")

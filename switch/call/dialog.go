@@ -21,6 +21,7 @@ func (m *Manager) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	if req.Method == sip.INFO {
 		// DTMF over SIP INFO (application/dtmf-relay) is read by voicemail and
 		// menus; between two phones the RTP events carry the digits.
+		l.call.handleInfo(l, req)
 		respond(tx, req, 200, "OK")
 		return
 	}
@@ -103,6 +104,9 @@ func (c *Call) setBridged(on bool) {
 // bridged; one side held → the other side hears music on hold; both held →
 // nothing flows.
 func (c *Call) applyHold() {
+	if c.b == nil {
+		return // the switch itself is the far end (voicemail, menus): nothing to re-bridge
+	}
 	if c.music != nil {
 		c.music()
 		c.music = nil

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"switchboard/store"
+	"switchboard/switch/call"
 	"switchboard/switch/phonetest"
 )
 
@@ -334,4 +335,44 @@ func waitRecords(t *testing.T, sw *phonetest.Switch, n int) []store.CallRecord {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestInteropSIPpGateway: an answering rule forwards a call to an outside
+// number; SIPp stands for the SIP gateway (uas_answer.xml, echoing RTP).
+// The caller's 1 kHz tone must come back to it through the gateway leg.
+func TestInteropSIPpGateway(t *testing.T) {
+	sipp := phonetest.RequireTool(t, "sipp", "apt-get install sip-tester")
+	gwPort, gwMedia := freeUDPPort(t, 0), freeUDPPort(t, 2)
+	o := newOffice(t, call.Config{Gateway: "127.0.0.1:" + strconv.Itoa(gwPort)})
+	o.setRules(t, "201", store.AnsweringRule{Name: "to my mobile",
+		First: store.RuleStep{Action: store.ActForwardNumber, Target: "0761234567"}})
+	dir := sippDir(t, nil)
+	gw := startSIPp(t, sipp, dir, "-sf", "uas_answer.xml", "-p", strconv.Itoa(gwPort),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(gwMedia), "-rtp_echo", "-m", "1")
+	waitUDPBound(t, gwPort)
+
+	c, err := o.alice.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendTone(ctx(t), 1000, 600*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := c.HearsTone(1000); err != nil {
+		t.Errorf("the caller does not hear its tone echoed by the gateway: %v", err)
+	}
+	c.Hangup(ctx(t))
+	if rec := o.lastCall(t); rec.Disposition != store.Answered || rec.AnsweredBy != "0761234567" {
+		t.Errorf("record = %+v", rec)
+	}
+	select { // -m 1: SIPp quits once the call's closing pause is over
+	case <-gw.exited:
+	case <-time.After(10 * time.Second):
+	}
+	screen := gw.stop(t)
+	if m := regexp.MustCompile(`Successful call +\| +\d+ +\| +(\d+)`).FindStringSubmatch(screen); m == nil || m[1] != "1" {
+		t.Errorf("the gateway's SIPp did not complete the call:\n%s", sippLogs(dir, "uas_answer.xml", screen))
+	}
+	o.noLeaks(t)
 }

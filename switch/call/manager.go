@@ -45,6 +45,8 @@ type Deps struct {
 	Directory   route.Directory
 	Media       *media.Engine
 	Records     Records
+	Handling    Handling  // DND and forwarding feature codes; nil = none
+	Voicemail   Voicemail // deposit, the voicemail menu, greetings; nil = no voicemail
 	Bus         *event.Bus
 	Log         *slog.Logger
 	// Dialog user agents for UDP and for stream transports (TCP): each sends
@@ -60,6 +62,8 @@ type Config struct {
 	SessionTimer time.Duration // Session-Expires we grant when a phone asks (RFC 4028; default 1800 s)
 	Codecs       []media.Codec // offered and accepted, preferred first (default PCMU, PCMA)
 	MusicOnHold  []byte        // 8 kHz μ-law loop a held party hears (default: the built-in music)
+	NotAvailable []byte        // what a caller hears when nobody took the call (default: the built-in prompt)
+	Gateway      string        // host:port of the SIP gateway outside numbers are called through; "" = none
 }
 
 // Manager owns the live calls.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -16,11 +17,13 @@ import (
 	"switchboard/switch/route"
 )
 
-// branch is one INVITE to one registered contact of a callee's device.
+// branch is one INVITE to one registered contact of a callee's device, or
+// to an outside destination.
 type branch struct {
 	leg     *leg
 	binding store.Binding
-	code    int // final status when it failed
+	toUser  string // the Request-URI's user shown in To
+	code    int    // final status when it failed
 }
 
 type branchDone struct {
@@ -32,73 +35,78 @@ type branchDone struct {
 // caller gave up); it was hung up again.
 var errLostRace = errors.New("answered too late")
 
-// ring forks an INVITE to every registered contact of the plan's devices
-// and returns the leg that answered first, or nil after answering the
-// caller with the reason nobody did. The first answer and the end of
-// ringing (timeout, caller's CANCEL) race for c.claimed; whichever takes it
-// decides. Losing branches CANCEL or hang up by themselves in the background.
-func (c *Call) ring(plan route.Plan) *leg {
-	var targets []*branch
-	for _, id := range plan.Devices {
-		for _, bd := range c.m.deps.Locator.Lookup(id) {
-			targets = append(targets, &branch{binding: bd, leg: &leg{call: c, side: calleeSide, device: id}})
-		}
-	}
+// outcome is how a step that did not connect ended.
+type outcome struct {
+	code   int
+	reason string
+	disp   store.Disposition
+	cause  string
+	final  bool // the caller cancelled or the switch stops: no further step
+}
+
+var noAnswer = outcome{code: 480, reason: "Temporarily Unavailable", disp: store.Missed, cause: "no answer"}
+
+// ringRound is one ringing step. claimed is taken once: by the first branch
+// to answer, or by the end of the step (timeout, the caller's CANCEL).
+type ringRound struct {
+	claimed atomic.Bool
+	step    route.Step
+}
+
+// ring forks an INVITE to every target of a step and returns the leg that
+// answered first, or nil and how the step ended. The first answer and the
+// end of ringing race for the round's claim; whichever takes it decides.
+// Losing branches CANCEL or hang up by themselves in the background.
+func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 	if len(targets) == 0 {
-		c.fail(480, "Temporarily Unavailable", store.Missed, "480 no phone registered")
-		return nil
+		return nil, outcome{code: 480, reason: "Temporarily Unavailable", disp: store.Missed, cause: "no phone registered"}
 	}
-	ringCtx, stopRinging := context.WithTimeout(c.m.ctx, plan.RingTime)
+	round := &ringRound{step: step}
+	ringCtx, stopRinging := context.WithTimeout(c.m.ctx, step.RingTime)
 	defer stopRinging() // every branch still ringing sends its CANCEL
 	results := make(chan branchDone, len(targets))
 	provisional := make(chan *branch, 4*len(targets))
 	pending := 0
 	for _, br := range targets {
-		if err := c.invite(ringCtx, br, provisional, results); err != nil {
-			c.log.Warn("invite callee", "device", br.leg.device, "err", err)
+		if err := c.invite(ringCtx, round, br, provisional, results); err != nil {
+			c.log.Warn("invite callee", "target", br.leg.device, "err", err)
 			br.code = 503
 			continue
 		}
 		pending++
 	}
-	sentRinging := false
 	for pending > 0 {
 		select {
 		case br := <-provisional:
-			if !sentRinging {
-				sentRinging = true
+			if !c.sentRinging {
+				c.sentRinging = true
 				c.a.server.Respond(180, "Ringing", nil)
 				c.publish(event.CallRinging, br.leg.device)
 			}
 		case d := <-results:
 			pending--
 			if d.err == nil {
-				return d.b.leg
+				return d.b.leg, outcome{}
 			}
 			d.b.code = failureCode(d.err)
-			c.log.Debug("callee did not take the call", "device", d.b.leg.device, "contact", d.b.binding.Contact, "err", d.err)
+			c.log.Debug("callee did not take the call", "target", d.b.leg.device, "contact", d.b.binding.Contact, "err", d.err)
 		case <-c.a.server.Context().Done():
-			if !c.claimed.CompareAndSwap(false, true) {
-				return awaitWinner(results) // answered at this instant; answer() finds the caller gone
+			if !round.claimed.CompareAndSwap(false, true) {
+				return awaitWinner(results), outcome{} // answered at this instant; answer() finds the caller gone
 			}
-			c.rec.Disposition, c.rec.Cause = store.Cancelled, "caller cancelled"
-			return nil
+			return nil, outcome{disp: store.Cancelled, cause: "caller cancelled", final: true}
 		case <-ringCtx.Done():
-			if !c.claimed.CompareAndSwap(false, true) {
-				return awaitWinner(results)
+			if !round.claimed.CompareAndSwap(false, true) {
+				return awaitWinner(results), outcome{}
 			}
 			if c.m.ctx.Err() != nil {
-				c.fail(503, "Service Unavailable", store.Failed, "switch shut down")
-			} else {
-				c.fail(480, "Temporarily Unavailable", store.Missed, "no answer")
+				return nil, outcome{code: 503, reason: "Service Unavailable", disp: store.Failed, cause: "switch shut down", final: true}
 			}
-			return nil
+			return nil, noAnswer
 		}
 	}
-	c.claimed.Store(true)
-	code, reason, disp := finalFailure(targets)
-	c.fail(code, reason, disp, strconv.Itoa(code)+" "+reason)
-	return nil
+	round.claimed.Store(true)
+	return nil, finalFailure(targets)
 }
 
 // awaitWinner returns the branch that claimed the call; its result is on its way.
@@ -114,7 +122,7 @@ func awaitWinner(results <-chan branchDone) *leg {
 // invite starts one branch: a media endpoint, our offer, the INVITE, and a
 // goroutine that waits for its answer and either claims the call or cleans
 // up after itself.
-func (c *Call) invite(ringCtx context.Context, br *branch, provisional chan<- *branch, results chan<- branchDone) error {
+func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, provisional chan<- *branch, results chan<- branchDone) error {
 	ep, err := c.m.deps.Media.NewEndpoint()
 	if err != nil {
 		return err
@@ -122,7 +130,7 @@ func (c *Call) invite(ringCtx context.Context, br *branch, provisional chan<- *b
 	l := br.leg
 	l.ep = ep
 	l.local = media.SessionDesc{Addr: c.m.deps.Media.AdvertiseAddr(), Port: ep.LocalPort(), Codecs: c.offerCodecs(), DTMFPT: 101, Direction: media.SendRecv, Ptime: 20}
-	req, err := c.newCalleeInvite(br.binding, l.nextSDP())
+	req, err := c.newCalleeInvite(br, round.step, l.nextSDP())
 	if err != nil {
 		ep.Close()
 		return err
@@ -147,7 +155,7 @@ func (c *Call) invite(ringCtx context.Context, br *branch, provisional chan<- *b
 		if answered {
 			err = c.acceptAnswer(l)
 		}
-		if err == nil && c.claimed.CompareAndSwap(false, true) {
+		if err == nil && round.claimed.CompareAndSwap(false, true) {
 			results <- branchDone{b: br} // the call owns this leg now
 			return
 		}
@@ -198,27 +206,39 @@ func (c *Call) offerCodecs() []media.Codec {
 	return out
 }
 
-// newCalleeInvite builds the INVITE for one contact: to where the phone
-// really is (its registration's source), showing the caller's identity.
-func (c *Call) newCalleeInvite(b store.Binding, sdp []byte) (*sip.Request, error) {
+// newCalleeInvite builds the INVITE for one target: to where the phone
+// really is (its registration's source), showing the caller's identity or,
+// when the step says so, the number the caller dialled.
+func (c *Call) newCalleeInvite(br *branch, step route.Step, sdp []byte) (*sip.Request, error) {
 	var target sip.Uri
-	if err := sip.ParseUri(b.Contact, &target); err != nil {
+	if err := sip.ParseUri(br.binding.Contact, &target); err != nil {
 		return nil, err
 	}
 	req := sip.NewRequest(sip.INVITE, target)
 	host, port, _ := net.SplitHostPort(c.m.deps.UDP.ContactHDR.Address.HostPort())
 	p, _ := strconv.Atoi(port)
-	from := &sip.FromHeader{DisplayName: c.rec.CallerName,
-		Address: sip.Uri{Scheme: "sip", User: c.rec.Caller, Host: host, Port: p},
+	fromUser, display := c.rec.Caller, c.rec.CallerName
+	if step.ShowCalled {
+		fromUser = c.rec.Callee
+		if display == "" {
+			display = c.rec.Caller
+		}
+	}
+	from := &sip.FromHeader{DisplayName: display,
+		Address: sip.Uri{Scheme: "sip", User: fromUser, Host: host, Port: p},
 		Params:  sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: c.rec.Callee, Host: host, Port: p}})
+	toUser := br.toUser
+	if toUser == "" {
+		toUser = c.rec.Callee
+	}
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: host, Port: p}})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"))
 	req.SetBody(sdp)
-	req.SetDestination(b.Source)
-	req.SetTransport(b.Transport)
+	req.SetDestination(br.binding.Source)
+	req.SetTransport(br.binding.Transport)
 	return req, nil
 }
 
@@ -231,18 +251,18 @@ func failureCode(err error) int {
 	return 408
 }
 
-// finalFailure picks what the caller hears when every branch failed:
-// busy beats decline beats unavailable (RFC 3261 §16.7 in spirit).
-func finalFailure(all []*branch) (int, string, store.Disposition) {
+// finalFailure picks how a step ends when every branch failed: busy beats
+// decline beats unavailable (RFC 3261 §16.7 in spirit).
+func finalFailure(all []*branch) outcome {
 	has := map[int]bool{}
 	for _, br := range all {
 		has[br.code] = true
 	}
 	switch {
 	case has[486] || has[600]:
-		return 486, "Busy Here", store.Busy
+		return outcome{code: 486, reason: "Busy Here", disp: store.Busy, cause: "486 Busy Here"}
 	case has[603]:
-		return 603, "Decline", store.Failed
+		return outcome{code: 603, reason: "Decline", disp: store.Failed, cause: "603 Decline"}
 	}
-	return 480, "Temporarily Unavailable", store.Missed
+	return outcome{code: 480, reason: "Temporarily Unavailable", disp: store.Missed, cause: "480 Temporarily Unavailable"}
 }

@@ -54,12 +54,16 @@ type Call struct {
 // SetBehavior sets how the phone treats incoming calls from now on.
 func (p *Phone) SetBehavior(b Behavior) { p.behavior.Store(&b) }
 
-// Incoming delivers each call offered to this phone, once it is answered
-// (or, for a silent phone, as soon as it rings).
+// Incoming delivers each call offered to this phone once it is answered.
 func (p *Phone) Incoming() <-chan *Call { return p.incoming }
+
+// Offers delivers every new INVITE the phone receives, whether it answers
+// or not (to check who rang and what they were shown).
+func (p *Phone) Offers() <-chan *sip.Request { return p.offers }
 
 func (p *Phone) setupCalls() {
 	p.incoming = make(chan *Call, 16)
+	p.offers = make(chan *sip.Request, 16)
 	p.dialogs = map[string]*Call{}
 	p.SetBehavior(Behavior{})
 	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.Contact()}, RewriteContact: true}
@@ -163,8 +167,17 @@ func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*C
 		return nil, err
 	}
 	c.client = d
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: p.opts.User, Password: p.opts.Password}); err != nil {
+	early := func(r *sip.Response) error {
+		if r.StatusCode == 183 && len(r.Body()) > 0 {
+			c.setRemote(r.Body()) // early media: what the phone hears before an answer
+		}
+		return nil
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: p.opts.User, Password: p.opts.Password, OnResponse: early}); err != nil {
 		d.Close()
+		if heard := c.Received(); len(heard) > 0 {
+			return nil, &FailedDial{Err: err, EarlyMedia: heard}
+		}
 		return nil, err
 	}
 	if err := c.setRemote(d.InviteResponse.Body()); err != nil {
@@ -177,6 +190,16 @@ func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*C
 	return c, nil
 }
 
+// FailedDial is a call that was not answered after early media played
+// (a "not available" message in a 183); it unwraps to the SIP failure.
+type FailedDial struct {
+	Err        error
+	EarlyMedia [][]byte // audio payloads heard before the failure
+}
+
+func (e *FailedDial) Error() string { return e.Err.Error() }
+func (e *FailedDial) Unwrap() error { return e.Err }
+
 func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		if c := p.findDialog(req); c != nil {
@@ -185,6 +208,10 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
+	}
+	select {
+	case p.offers <- req:
+	default:
 	}
 	b := *p.behavior.Load()
 	d, err := p.dua.ReadInvite(req, tx)
@@ -275,6 +302,25 @@ func (c *Call) Update(ctx context.Context) (*sip.Response, error) {
 		return nil, errors.New("UPDATE from the called side is not supported by phonetest")
 	}
 	return c.client.Do(ctx, sip.NewRequest(sip.UPDATE, c.client.InviteResponse.Contact().Address))
+}
+
+// SendInfoDigit presses a key the way older desk phones do: a SIP INFO
+// with application/dtmf-relay instead of an RFC 4733 event.
+func (c *Call) SendInfoDigit(ctx context.Context, digit byte) error {
+	if c.client == nil {
+		return errors.New("INFO from the called side is not supported by phonetest")
+	}
+	req := sip.NewRequest(sip.INFO, c.client.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/dtmf-relay"))
+	req.SetBody([]byte("Signal=" + string(digit) + "\r\nDuration=160\r\n"))
+	res, err := c.client.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("INFO answered %d %s", res.StatusCode, res.Reason)
+	}
+	return nil
 }
 
 // Done is closed when the call has ended (either side hung up).

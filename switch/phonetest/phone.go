@@ -53,6 +53,7 @@ type Phone struct {
 	dua      *sipgo.DialogUA
 	behavior atomic.Pointer[Behavior]
 	incoming chan *Call
+	offers   chan *sip.Request // every new INVITE, answered or not
 	dmu      sync.Mutex
 	dialogs  map[string]*Call
 }
@@ -92,7 +93,10 @@ func Start(o Options) (*Phone, error) {
 		return nil, err
 	}
 	p.srv = srv
+	// Handlers are set before serving starts: a stray packet (a retransmission
+	// to a reused port) must not race their registration.
 	var cliOpts = []sipgo.ClientOption{sipgo.WithClientHostname(o.LocalIP)}
+	var serve func()
 	switch o.Transport {
 	case "UDP":
 		conn, err := net.ListenPacket("udp", net.JoinHostPort(o.LocalIP, "0"))
@@ -102,13 +106,9 @@ func Start(o Options) (*Phone, error) {
 		}
 		p.addr = conn.LocalAddr().String()
 		p.conns = append(p.conns, conn)
-		p.wg.Go(func() { srv.ServeUDP(conn) })
 		// Send from the listening socket, as a phone does, so the switch sees one address.
 		cliOpts = append(cliOpts, sipgo.WithClientConnectionAddr(p.addr))
-		if err := server.WaitServing(ua, "udp", p.addr); err != nil {
-			p.Close()
-			return nil, err
-		}
+		serve = func() { p.wg.Go(func() { srv.ServeUDP(conn) }) }
 	case "TCP":
 		ln, err := net.Listen("tcp", net.JoinHostPort(o.LocalIP, "0"))
 		if err != nil {
@@ -117,7 +117,7 @@ func Start(o Options) (*Phone, error) {
 		}
 		p.addr = ln.Addr().String()
 		p.conns = append(p.conns, ln)
-		p.wg.Go(func() { srv.ServeTCP(ln) })
+		serve = func() { p.wg.Go(func() { srv.ServeTCP(ln) }) }
 	default:
 		ua.Close()
 		return nil, fmt.Errorf("transport %q: want UDP or TCP", o.Transport)
@@ -129,6 +129,13 @@ func Start(o Options) (*Phone, error) {
 	}
 	p.cli = cli
 	p.setupCalls()
+	serve()
+	if o.Transport == "UDP" {
+		if err := server.WaitServing(ua, "udp", p.addr); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

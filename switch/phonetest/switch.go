@@ -41,9 +41,10 @@ type SwitchOptions struct {
 	Digest     []string
 	KeepAlive  time.Duration
 	Calls      call.Config
-	NoMedia    bool         // registrar only: no call handling
-	RTPPorts   [2]int       // RTP port range, low and high, as serve --rtp-ports; default OS-chosen ports
-	Log        *slog.Logger // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
+	Voicemail  call.Voicemail // replaces the switch's voicemail applications
+	NoMedia    bool           // registrar only: no call handling
+	RTPPorts   [2]int         // RTP port range, low and high, as serve --rtp-ports; default OS-chosen ports
+	Log        *slog.Logger   // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
 }
 
 // StartSwitch starts a switch and stops it at test cleanup.
@@ -67,7 +68,7 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 	}
 	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(), log: o.Log,
 		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest,
-			KeepAlive: o.KeepAlive, Calls: o.Calls, AdvertiseIP: "127.0.0.1"}}
+			KeepAlive: o.KeepAlive, Calls: o.Calls, Voicemail: o.Voicemail, AdvertiseIP: "127.0.0.1"}}
 	if !o.NoMedia {
 		// Ports chosen by the OS unless asked: parallel test processes never collide.
 		eng, err := media.NewEngine(media.Config{BindIP: net.IPv4(127, 0, 0, 1), AdvertiseIP: net.IPv4(127, 0, 0, 1),

@@ -21,6 +21,7 @@ import (
 	"switchboard/switch/call"
 	"switchboard/switch/event"
 	"switchboard/switch/registrar"
+	"switchboard/switch/route"
 )
 
 // Config says where the switch listens.
@@ -35,7 +36,8 @@ type Config struct {
 	// Default: the SIP listen host, or the first LAN address when that is 0.0.0.0.
 	AdvertiseIP string
 	Calls       call.Config
-	Media       *media.Engine // nil: no calls, registrar only
+	Media       *media.Engine  // nil: no calls, registrar only
+	Voicemail   call.Voicemail // replaces the voicemail applications (tests)
 }
 
 // Server is the running SIP side of the switch.
@@ -125,6 +127,27 @@ func (s *Server) startCalls() error {
 		}
 		return sip.ContactHeader{Address: u}
 	}
+	if s.cfg.Calls.Routing.Location == nil {
+		var tz string
+		if err := s.st.Setting(store.TimeZoneKey, &tz); err == nil && tz != "" {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return fmt.Errorf("time zone setting %q: %w", tz, err)
+			}
+			s.cfg.Calls.Routing.Location = loc
+		} else {
+			s.cfg.Calls.Routing.Location = time.Local
+		}
+	}
+	if s.cfg.Calls.Routing.Features == nil {
+		var codes map[string]route.Code
+		if err := s.st.Setting(route.FeatureCodesKey, &codes); err == nil {
+			if err := route.CheckFeatures(codes); err != nil {
+				return fmt.Errorf("feature codes setting: %w", err)
+			}
+			s.cfg.Calls.Routing.Features = codes
+		}
+	}
 	s.calls = call.New(s.cfg.Calls, call.Deps{
 		Auth:        s.authn,
 		Credentials: registrar.StoreDirectory{Store: s.st},
@@ -132,6 +155,8 @@ func (s *Server) startCalls() error {
 		Directory:   s.st,
 		Media:       s.cfg.Media,
 		Records:     s.st,
+		Handling:    s.st,
+		Voicemail:   s.cfg.Voicemail,
 		Bus:         s.bus,
 		Log:         s.log,
 		UDP:         &sipgo.DialogUA{Client: udpCli, ContactHDR: contact(""), RewriteContact: true},

@@ -1,0 +1,168 @@
+package call
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"switchboard/media"
+	"switchboard/store"
+	"switchboard/switch/ivr"
+)
+
+// Voicemail runs the voicemail applications on a caller's leg the switch
+// answered (switch/voicemail implements it).
+type Voicemail interface {
+	Deposit(ctx context.Context, s ivr.Session, ext string) error
+	Access(ctx context.Context, s ivr.Session, ext string, needPIN bool) error
+	RecordGreeting(ctx context.Context, s ivr.Session, ext string) error
+}
+
+// session is ivr.Session on the caller's leg.
+type session struct {
+	c      *Call
+	caller ivr.Caller
+}
+
+func (s *session) Caller() ivr.Caller { return s.caller }
+
+func (s *session) Play(ctx context.Context, interrupt bool, clips ...[]byte) (byte, error) {
+	clip := media.Clips(clips...)
+	stop := s.c.a.ep.Play(clip)
+	defer stop()
+	var digits <-chan byte
+	if interrupt {
+		digits = s.c.digits
+	}
+	select {
+	case <-clip.Done():
+		return 0, nil
+	case d := <-digits:
+		return d, nil
+	case <-ctx.Done():
+		return 0, ivr.ErrHangup
+	}
+}
+
+func (s *session) ReadDigit(ctx context.Context, timeout time.Duration) (byte, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case d := <-s.c.digits:
+		return d, nil
+	case <-t.C:
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ivr.ErrHangup
+	}
+}
+
+func (s *session) Record(ctx context.Context, max time.Duration, stop string) ([]byte, error) {
+	r := s.c.a.ep.Record(max)
+	for {
+		select {
+		case <-r.Done():
+			return r.Audio(), nil
+		case d := <-s.c.digits:
+			if strings.IndexByte(stop, d) >= 0 {
+				r.Stop()
+				return r.Audio(), nil
+			}
+		case <-ctx.Done():
+			r.Stop()
+			return r.Audio(), ivr.ErrHangup
+		}
+	}
+}
+
+// pushDigit queues a key press for the application; a full queue drops it
+// (nobody types 32 keys ahead of a menu).
+func (c *Call) pushDigit(d byte) {
+	select {
+	case c.digits <- d:
+	default:
+	}
+}
+
+// handleInfo reads DTMF sent as SIP INFO by the caller's phone.
+func (c *Call) handleInfo(l *leg, req *sip.Request) {
+	if l != c.a {
+		return
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	if d, ok := infoDigit(ct, req.Body()); ok {
+		c.pushDigit(d)
+	}
+}
+
+// serveApp answers the caller with the switch's own media and runs app on
+// the leg until it returns or the caller hangs up; the call's goroutine
+// keeps serving in-dialog requests meanwhile.
+func (c *Call) serveApp(name string, app func(ctx context.Context, s ivr.Session) error) {
+	c.a.ep.OnDTMF(c.pushDigit)
+	if !c.answerSelf(name) {
+		return
+	}
+	ctx, cancel := context.WithCancel(c.m.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	s := &session{c: c, caller: ivr.Caller{Device: c.rec.CallerDevice, Number: c.rec.Caller, Name: c.rec.CallerName, Dialed: c.rec.Callee}}
+	go func() { done <- app(ctx, s) }()
+	maxDur := time.NewTimer(c.m.cfg.MaxDuration)
+	defer maxDur.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil && err != ivr.ErrHangup {
+				c.log.Warn(name, "err", err)
+			}
+			if c.a.server.Context().Err() != nil {
+				c.rec.Cause = "caller hung up"
+				return
+			}
+			c.rec.Cause = name + " finished"
+			c.byeCaller()
+			return
+		case <-c.a.server.Context().Done():
+			cancel()
+			<-done
+			c.rec.Cause = "caller hung up"
+			return
+		case f := <-c.inbox:
+			f()
+		case <-maxDur.C:
+			cancel()
+			<-done
+			c.rec.Cause = "maximum duration"
+			c.byeCaller()
+			return
+		}
+	}
+}
+
+// answerSelf answers the caller with the switch itself as the far end.
+func (c *Call) answerSelf(name string) bool {
+	c.rec.AnsweredBy = name
+	c.rec.Answer = time.Now()
+	c.snapMu.Lock()
+	c.snap.AnsweredBy, c.snap.Answer = name, c.rec.Answer
+	c.snapMu.Unlock()
+	res := sip.NewSDPResponseFromRequest(c.a.server.InviteRequest, c.a.nextSDP())
+	for _, h := range c.sessionTimerHeaders() {
+		res.AppendHeader(h)
+	}
+	if err := c.a.server.WriteResponse(res); err != nil {
+		c.log.Warn("answer caller", "err", err)
+		c.rec.Disposition, c.rec.Cause = store.Failed, "no ACK from caller"
+		return false
+	}
+	if c.rec.Disposition == "" {
+		c.rec.Disposition = store.Answered
+	}
+	return true
+}
