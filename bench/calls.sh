@@ -11,7 +11,8 @@
 #        (CPU=1 run-kamailio.sh -A WITH_HTABLE_AUTH -A WITH_INVITE_AUTH), same SIPp arguments.
 #    Each server first gets 300 warm-up calls at 100/s (not counted). A step is sustained when
 #    no call failed, every call completed and rtd1 (INVITE → 200) p95 is under 200 ms; the
-#    highest sustained rate counts.
+#    highest sustained rate of a sweep counts. SETUP_RUNS (3) interleaved runs of the three
+#    sweeps (the machine is shared: its bad minutes hit every configuration); the median counts.
 # 2. Concurrent calls with RTP relayed both ways: MEDIA_CALLS calls (uac_call.xml playing a
 #    MEDIA_SECONDS PCMU pcap, 50 packets/s; the callee SIPp echoes every packet back with
 #    -rtp_echo), switch on both cores, both SIPps at the lowest priority (nice 19, in a scheduler
@@ -31,7 +32,7 @@
 #
 # Results: $OUT (default bench/results/<UTC time>/) calls.md and calls-*.md tables, raw logs in
 # $OUT/calls-logs. Knobs (environment): RATES_1CORE, RATES_2CORES, RATES_KAMAILIO, STEP_SECONDS
-# (10), MEDIA_CALLS, MEDIA_SECONDS (60), MEDIA_RAMP (calls/s, 100), PROBE_PAIRS (4),
+# (10), SETUP_RUNS (3), MEDIA_CALLS, MEDIA_SECONDS (60), MEDIA_RAMP (calls/s, 100), PROBE_PAIRS (4),
 # REFERENCE=0 (no Kamailio), SETUP=0 / MEDIA=0 / GOBENCH=0 (skip a part), SHARED_BENCH
 # (../shared/bench).
 # Needs: sipp (sip-tester, run as root: it plays pcaps through a raw socket), taskset, python3,
@@ -43,10 +44,11 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 bin=${BIN:-$repo/bin/switchboard}
 shared=${SHARED_BENCH:-$repo/../shared/bench}
-rates1=${RATES_1CORE:-1000,1200,1400,1600,1800}
+rates1=${RATES_1CORE:-500,1000,1200,1400,1600,1800}
 rates2=${RATES_2CORES:-1000,1400,1800}
-ratesk=${RATES_KAMAILIO:-1000,1200,1400,1600}
+ratesk=${RATES_KAMAILIO:-500,1000,1200,1400,1600}
 step=${STEP_SECONDS:-10}
+setup_runs=${SETUP_RUNS:-3}
 media_levels=${MEDIA_CALLS:-500 750 1000 1500 2000}
 media_below=${MEDIA_BELOW:-400} # tried when the first level fails
 media_secs=${MEDIA_SECONDS:-60}
@@ -290,59 +292,81 @@ EOF
 
 # --- 1. call setup rate
 if [ "${SETUP:-1}" = 1 ]; then
-	start_switch 1core setup-1core
-	start_callee setup-1core "$sw_sip" callee.csv taskset -c 0
-	sweep switch-1core "$sw_pid" "$sw_sip" callers.csv "$rates1"
-	stop "$uas_pid"
-	stop "$sw_pid"
-
-	start_switch 2cores setup-2cores
-	start_callee setup-2cores "$sw_sip" callee.csv taskset -c 0
-	sweep switch-2cores "$sw_pid" "$sw_sip" callers.csv "$rates2"
-	stop "$uas_pid"
-	stop "$sw_pid"
-
 	kam=""
+	kam_ok=""
 	if [ "${REFERENCE:-1}" != 1 ]; then
 		log "reference Kamailio skipped: REFERENCE=$REFERENCE"
 	elif ! command -v kamailio >/dev/null || [ ! -x "$shared/kamailio/run-kamailio.sh" ]; then
 		log "reference Kamailio skipped: kamailio or $shared/kamailio missing"
 	else
+		kam_ok=1
+	fi
+	# Runs are interleaved (1 core, 2 cores, Kamailio, then again) so that the shared machine's
+	# bad minutes hit every configuration; the median of the runs counts.
+	for r in $(seq "$setup_runs"); do
+		start_switch 1core "setup-1core-$r"
+		start_callee "setup-1core-$r" "$sw_sip" callee.csv taskset -c 0
+		sweep "switch-1core-$r" "$sw_pid" "$sw_sip" callers.csv "$rates1"
+		stop "$uas_pid"
+		stop "$sw_pid"
+
+		start_switch 2cores "setup-2cores-$r"
+		start_callee "setup-2cores-$r" "$sw_sip" callee.csv taskset -c 0
+		sweep "switch-2cores-$r" "$sw_pid" "$sw_sip" callers.csv "$rates2"
+		stop "$uas_pid"
+		stop "$sw_pid"
+
+		[ -n "$kam_ok" ] || continue
 		kport=$(free_port)
 		CPU=1 LISTEN="udp:127.0.0.1:$kport" "$shared/kamailio/run-kamailio.sh" -A WITH_HTABLE_AUTH -A WITH_INVITE_AUTH \
-			>"$logs/kamailio.log" 2>&1 &
+			>"$logs/kamailio-$r.log" 2>&1 &
 		k_pid=$!
 		pids+=("$k_pid")
 		if wait_sip "127.0.0.1:$kport"; then
 			kam=1
-			start_callee kamailio "127.0.0.1:$kport" kam-callee.csv taskset -c 0
-			sweep kamailio-1core "$k_pid" "127.0.0.1:$kport" kam-callers.csv "$ratesk"
+			start_callee "kamailio-$r" "127.0.0.1:$kport" kam-callee.csv taskset -c 0
+			sweep "kamailio-1core-$r" "$k_pid" "127.0.0.1:$kport" kam-callers.csv "$ratesk"
 			stop "$uas_pid"
 		else
 			log "kamailio did not start:"
-			tail -20 "$logs/kamailio.log" >&2
+			tail -20 "$logs/kamailio-$r.log" >&2
 		fi
 		stop "$k_pid"
-	fi
+	done
+	# summary NAME LABEL: one row: the median of the runs' sustained rates, then each run's
+	# rate with the CPU other processes used meanwhile.
+	summary() {
+		local name=$1 label=$2 r b bests=() per=()
+		for r in $(seq "$setup_runs"); do
+			[ -f "$out/calls-$name-$r.md" ] || continue
+			b=$(best "$out/calls-$name-$r.md")
+			bests+=("$b")
+			per+=("$b (${others[$name-$r]:-?} %)")
+		done
+		[ ${#bests[@]} -gt 0 ] || return 0
+		local med
+		med=$(printf '%s\n' "${bests[@]}" | sort -n | python3 -c "import sys, statistics; print('%g' % statistics.median(int(l) for l in sys.stdin))")
+		echo "| $label | **$med** | $(IFS=,; echo "${per[*]}" | sed 's/,/, /g') |"
+	}
 	{
 		echo
 		echo "## Call setup rate (INVITE + 407 + digest, 200, ACK, 1 s, BYE; no media)"
 		echo
-		echo "Highest rate with 0 failed calls and rtd1 p95 < 200 ms, SIPp $step s a step on CPU 0:"
+		echo "Highest rate with 0 failed calls and rtd1 p95 < 200 ms, SIPp $step s a step on CPU 0; $setup_runs interleaved runs:"
 		echo
-		echo "| server | sustained calls/s | CPU of other processes meanwhile (% of the machine) | sweep |"
-		echo "|---|---|---|---|"
-		echo "| Switchboard, 1 core (taskset -c 1, GOMAXPROCS=1) | **$(best "$out/calls-switch-1core.md")** | ${others[switch-1core]:-?} % | calls-switch-1core.md |"
-		echo "| Switchboard, 2 cores | **$(best "$out/calls-switch-2cores.md")** | ${others[switch-2cores]:-?} % | calls-switch-2cores.md |"
-		if [ -n "$kam" ]; then
-			echo "| Kamailio proxy with INVITE auth, 1 core (reference) | **$(best "$out/calls-kamailio-1core.md")** | ${others[kamailio-1core]:-?} % | calls-kamailio-1core.md |"
-		fi
-		for f in switch-1core switch-2cores kamailio-1core; do
-			[ -f "$out/calls-$f.md" ] || continue
-			echo
-			echo "### $f"
-			echo
-			cat "$out/calls-$f.md"
+		echo "| server | median sustained calls/s | each run (CPU of other processes meanwhile, % of the machine) |"
+		echo "|---|---|---|"
+		summary switch-1core "Switchboard, 1 core (taskset -c 1, GOMAXPROCS=1)"
+		summary switch-2cores "Switchboard, 2 cores"
+		[ -n "$kam" ] && summary kamailio-1core "Kamailio proxy with INVITE auth, 1 core (reference)"
+		for r in $(seq "$setup_runs"); do
+			for f in switch-1core switch-2cores kamailio-1core; do
+				[ -f "$out/calls-$f-$r.md" ] || continue
+				echo
+				echo "### $f, run $r"
+				echo
+				cat "$out/calls-$f-$r.md"
+			done
 		done
 	} >>"$out/calls.md"
 fi
