@@ -50,7 +50,7 @@ ratesk=${RATES_KAMAILIO:-500,1000,1200,1400,1600}
 step=${STEP_SECONDS:-10}
 setup_runs=${SETUP_RUNS:-3}
 media_levels=${MEDIA_CALLS:-500 750 1000 1500 2000}
-media_below=${MEDIA_BELOW:-400} # tried when the first level fails
+media_below=${MEDIA_BELOW-400} # tried when the first level fails; MEDIA_BELOW= (empty) tries none
 media_secs=${MEDIA_SECONDS:-60}
 ramp=${MEDIA_RAMP:-100}
 media_mode=${MEDIA_MODE:-shared}
