@@ -11,7 +11,7 @@
 # 2. Idle RSS of the switch (both cores, and one core) after all 10,000 users registered
 #    (1,000/s), read 5 s and 30 s after the last one.
 # 3. Go benchmarks of the REGISTER path (-benchmem).
-# 4. The call benchmarks of issue #4: bench/calls.sh (about 8 minutes more; CALLS=0 skips it),
+# 4. The call benchmarks of issue #4: bench/calls.sh (about 16 minutes more; CALLS=0 skips it),
 #    results in the same directory (calls.md).
 #
 # Results go to bench/results/<UTC time>/ (summary.md, one table per sweep, raw JSON);
