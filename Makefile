@@ -4,6 +4,7 @@ BIN     ?= bin/switchboard
 DATA    ?= ./switchboard-data
 SIP     ?= 0.0.0.0:5060
 HTTP    ?= 0.0.0.0:8080
+HTTPS   ?= 0.0.0.0:8443
 export CGO_ENABLED = 0
 
 .PHONY: build run test vet fuzz bench prompts clean
@@ -13,7 +14,7 @@ build:
 
 # Run the switch with data in ./switchboard-data; the first run prints the office-manager login.
 run: build
-	$(BIN) serve --data $(DATA) --sip $(SIP) --http $(HTTP)
+	$(BIN) serve --data $(DATA) --sip $(SIP) --http $(HTTP) --https $(HTTPS)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -33,9 +34,11 @@ fuzz:
 	  pkg=$$(grep -rl "func $$t(" --include='*_test.go' . | head -1 | xargs dirname); \
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s -fuzzminimizetime 5s $$pkg || exit 1; done
 
-# Benchmarks: SIPp load against the built binary plus Go micro-benchmarks; see docs/BENCHMARKS.md.
+# Benchmarks: SIPp load against the built binary plus Go micro-benchmarks, then the CPU of
+# music on hold and recording (bench/moh.sh); see docs/BENCHMARKS.md.
 bench: build
 	./bench/run.sh
+	./bench/moh.sh
 
 # Regenerate the embedded voice prompts, beep and default music on hold
 # (needs espeak-ng and sox; the results are committed).

@@ -25,6 +25,7 @@ import (
 	"switchboard/switch/call"
 	"switchboard/switch/event"
 	"switchboard/switch/server"
+	"switchboard/switch/voicemail"
 )
 
 func main() {
@@ -68,7 +69,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 	}
 	defer engine.Close() // after the switch: its calls have closed their endpoints
 	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine,
-		Calls: call.Config{Gateway: opts.Gateway}}, st, bus, log)
+		Calls: call.Config{Gateway: opts.Gateway}, BuiltinVoicemail: true}, st, bus, log)
 	if err != nil {
 		ctl.Close()
 		return err
@@ -77,33 +78,34 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return err
 	}
-	// After Listen: the login message names the real SIP address (port 0 picks one).
-	if err := firstRun(ctx, st, opts, sw.Addr(), os.Stdout); err != nil {
+	ops := &control.Local{Store: st, Reg: sw.Registrar(), Music: sw.Calls(), MWI: sw.Presence(), Mail: &voicemail.SMTP{Settings: st}}
+	if err := ops.ApplyMusic(); err != nil { // the stored music on hold, before the first call
+		log.Error("music on hold: playing the built-in music", "err", err)
+	}
+	webSrv, err := newWeb(st, ops, opts, sw, bus, log)
+	if err != nil {
 		sw.Close()
 		ctl.Close()
 		return err
 	}
-	httpLn, err := net.Listen("tcp", opts.HTTP)
-	if err != nil {
+	// After Listen: the login message names the real addresses (port 0 picks one).
+	if err := firstRun(ctx, st, opts, sw.Addr(), webURL(webSrv.HTTPSAddr(), advertise), os.Stdout); err != nil {
+		webSrv.Close()
 		sw.Close()
 		ctl.Close()
-		return fmt.Errorf("listen http %s: %w", opts.HTTP, err)
+		return err
 	}
-	httpSrv := &http.Server{Handler: web.Handler(sw.Registrar(), bus.Dropped, sw), ReadHeaderTimeout: 10 * time.Second}
 
-	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", httpLn.Addr().String(), "control", ctl.Addr().String())
+	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", webSrv.HTTPAddr(), "https", webSrv.HTTPSAddr(),
+		"control", ctl.Addr().String())
 	var wg sync.WaitGroup
 	wg.Go(func() { sw.Serve(ctx) })
 	wg.Go(func() {
-		if err := control.Serve(ctx, ctl, &control.Local{Store: st, Reg: sw.Registrar()}, log); err != nil {
+		if err := control.Serve(ctx, ctl, ops, log); err != nil {
 			log.Error("control socket", "err", err)
 		}
 	})
-	wg.Go(func() {
-		if err := httpSrv.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http", "err", err)
-		}
-	})
+	wg.Go(func() { webSrv.Serve(ctx) })
 	pprofSrv := &http.Server{Handler: web.Profiling(), ReadHeaderTimeout: 10 * time.Second}
 	if opts.PProf != "" {
 		if ln, err := net.Listen("tcp", opts.PProf); err != nil {
@@ -118,10 +120,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		}
 	}
 	<-ctx.Done()
-	log.Info("shutting down")
-	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	httpSrv.Shutdown(shut)
+	log.Info("shutting down") // the web servers shut down by themselves (webSrv.Serve)
 	pprofSrv.Close()
 	wg.Wait()
 	log.Info("stopped")
@@ -130,7 +129,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 
 // firstRun creates the office manager's login on an empty store and prints
 // it once: there is no other way to learn it.
-func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAddr string, out io.Writer) error {
+func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAddr, webURL string, out io.Writer) error {
 	users, err := st.Users()
 	if err != nil || len(users) > 0 {
 		return err
@@ -144,9 +143,10 @@ func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAd
   Switchboard is set up in %s.
   Office manager login (shown only this once — write it down):
       extension %s, password %s
+      web admin: %s (see docs/WEB.md to trust its certificate)
       SIP phone for extension %s: user %s, password %s, server %s
   Change the password with: switchboard user set --data %s --ext %s --password NEW
 
-`, opts.Data, u.User.Ext, u.Password, u.User.Ext, u.User.Ext, u.SIPPassword, sipAddr, opts.Data, u.User.Ext)
+`, opts.Data, u.User.Ext, u.Password, webURL, u.User.Ext, u.User.Ext, u.SIPPassword, sipAddr, opts.Data, u.User.Ext)
 	return nil
 }

@@ -158,7 +158,7 @@ var servingLine = regexp.MustCompile(`msg="switchboard serving".* sip=(\S+)`)
 func startServer(t testing.TB, dir string) *serveProc {
 	t.Helper()
 	s := &serveProc{dir: dir, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(binary, "serve", "--data", dir, "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	s.cmd = exec.Command(binary, "serve", "--data", dir, "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0")
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -180,7 +180,7 @@ go build -o "$work/rtpprobe" ./bench/rtpprobe
 start_switch() {
 	local mode=$1 name=$2 dir=$work/$2 i
 	cp -r "$work/seed" "$dir"
-	local args=(--data "$dir" serve --sip "127.0.0.1:$(free_port)" --http 127.0.0.1:0 --rtp-ports "$rtp_ports")
+	local args=(--data "$dir" serve --sip "127.0.0.1:$(free_port)" --http 127.0.0.1:0 --https 127.0.0.1:0 --rtp-ports "$rtp_ports")
 	if [ "$mode" = 1core ]; then
 		GOMAXPROCS=1 taskset -c 1 "$bin" "${args[@]}" >"$logs/$name.log" 2>&1 &
 	else

@@ -90,7 +90,7 @@ cp "$repo/testdata/sipp/register_auth.xml" "$work/sipp/"
 start_switch() {
 	local mode=$1 name=$2 dir=$work/$2 i
 	cp -r "$work/seed" "$dir"
-	local args=(--data "$dir" serve --sip 127.0.0.1:0 --http 127.0.0.1:0)
+	local args=(--data "$dir" serve --sip 127.0.0.1:0 --http 127.0.0.1:0 --https 127.0.0.1:0)
 	if [ "$mode" = 1core ]; then
 		GOMAXPROCS=1 taskset -c 1 "$bin" "${args[@]}" >"$work/logs/$name.log" 2>&1 &
 	else

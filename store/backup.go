@@ -89,6 +89,9 @@ func validate(path string) (Info, error) {
 		if info.SchemaVersion > SchemaVersion() {
 			return fmt.Errorf("%w: schema version %d is newer than this binary's %d (%w)", ErrInvalid, info.SchemaVersion, SchemaVersion(), ErrNewer)
 		}
+		if name := missingBucket(tx, info.SchemaVersion); name != "" {
+			return fmt.Errorf("%w: the %q records are missing (damaged file)", ErrInvalid, name)
+		}
 		info.InstallID = string(meta.Get(keyInstallID))
 		var err error
 		if info.Users, err = decodeAll[User](tx, bucketUsers); err != nil {
@@ -107,6 +110,12 @@ func validate(path string) (Info, error) {
 			return err
 		}
 		if _, err = decodeAll[CallHandling](tx, bucketHandling); err != nil {
+			return err
+		}
+		if _, err = decodeAll[Mailbox](tx, bucketMailboxes); err != nil {
+			return err
+		}
+		if err = decodeNested[VoiceMessage](tx, bucketMessages); err != nil {
 			return err
 		}
 		if _, err = decodeAll[Session](tx, bucketSessions); err != nil {
@@ -138,6 +147,30 @@ func decodeAll[T any](tx *bolt.Tx, bucket []byte) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// decodeNested decodes every record of every nested bucket of bucket (one
+// per extension) as a T.
+func decodeNested[T any](tx *bolt.Tx, bucket []byte) error {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		if v != nil {
+			return fmt.Errorf("%w: %s/%q is a record, not a bucket", ErrInvalid, bucket, short(k))
+		}
+		return b.Bucket(k).ForEach(func(mk, mv []byte) error {
+			var rec T
+			if mv == nil {
+				return fmt.Errorf("%w: %s/%q/%x is a bucket, not a record", ErrInvalid, bucket, short(k), short(mk))
+			}
+			if err := json.Unmarshal(mv, &rec); err != nil {
+				return fmt.Errorf("%w: record %s/%q/%x is damaged: %v", ErrInvalid, bucket, short(k), short(mk), err)
+			}
+			return nil
+		})
+	})
 }
 
 // restoreTempPattern names a restore's upload while it is checked.

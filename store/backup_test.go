@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -264,7 +265,10 @@ func TestValidateSurvivesRandomDamage(t *testing.T) {
 	populate(t, src, 300)
 	good := backupBytes(t, src)
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d (size %d)", seed, len(good))
+	if v := os.Getenv("SWITCHBOARD_SEED"); v != "" { // replay a failure
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	fmt.Fprintf(os.Stderr, "TestValidateSurvivesRandomDamage: seed %d (replay with SWITCHBOARD_SEED=%d)\n", seed, seed)
 	r := mrand.New(mrand.NewPCG(seed, 0))
 	iterations := 600
 	if testing.Short() {

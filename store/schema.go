@@ -35,44 +35,55 @@ var (
 	magic        = []byte("switchboard")
 )
 
-// migration moves a store from version i to i+1 (migrations[i]). Each runs
+// migration moves a store from version i to i+1 (migrations[i]): it creates
+// the buckets that version adds, then runs its extra step if any. Each runs
 // inside the one Update that also writes the new version, so an upgrade is
 // all or nothing.
-type migration func(tx *bolt.Tx) error
+type migration struct {
+	buckets [][]byte
+	extra   func(tx *bolt.Tx) error
+}
 
 var migrations = []migration{
 	// 0 → 1: the first layout.
-	func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketSettings, bucketUsers, bucketDevices, bucketBindings} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
+	{buckets: [][]byte{bucketSettings, bucketUsers, bucketDevices, bucketBindings}, extra: func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if err := meta.Put(keyMagic, magic); err != nil {
 			return err
 		}
 		return meta.Put(keyInstallID, []byte(RandomToken(16)))
-	},
+	}},
 	// 1 → 2: call records.
-	func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketCalls)
-		return err
-	},
+	{buckets: [][]byte{bucketCalls}},
 	// 2 → 3: time frames.
-	func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketTimeFrames)
-		return err
-	},
+	{buckets: [][]byte{bucketTimeFrames}},
 	// 3 → 4: answering rules, voicemail, audio blobs and web sessions.
-	func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketHandling, bucketMailboxes, bucketMessages, bucketAudio, bucketSessions} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
+	{buckets: [][]byte{bucketHandling, bucketMailboxes, bucketMessages, bucketAudio, bucketSessions}},
+}
+
+func (m migration) run(tx *bolt.Tx) error {
+	for _, name := range m.buckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	if m.extra != nil {
+		return m.extra(tx)
+	}
+	return nil
+}
+
+// missingBucket names a bucket a store of version v must have but tx lacks
+// (damage that a page walk cannot see: the name itself was hit), or "".
+func missingBucket(tx *bolt.Tx, v uint32) string {
+	for _, m := range migrations[:min(int(v), len(migrations))] {
+		for _, name := range m.buckets {
+			if tx.Bucket(name) == nil {
+				return string(name)
 			}
 		}
-		return nil
-	},
+	}
+	return ""
 }
 
 // SchemaVersion is the layout this binary writes.
@@ -113,6 +124,9 @@ func migrate(db *bolt.DB, path string) error {
 				return fmt.Errorf("%s: %w (it has a bucket %q switchboard does not know)", path, ErrInvalid, name)
 			}
 		}
+		if name := missingBucket(tx, have); name != "" {
+			return fmt.Errorf("%s: %w (the %q records are missing: the file is damaged; restore a backup)", path, ErrInvalid, name)
+		}
 		return nil
 	}); err != nil {
 		return err
@@ -137,7 +151,7 @@ func migrate(db *bolt.DB, path string) error {
 			return err
 		}
 		for v := have; v < want; v++ {
-			if err := migrations[v](tx); err != nil {
+			if err := migrations[v].run(tx); err != nil {
 				return fmt.Errorf("migrate store to version %d: %w", v+1, err)
 			}
 		}

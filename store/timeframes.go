@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"sort"
 
 	bolt "go.etcd.io/bbolt"
@@ -80,4 +81,14 @@ func (s *Store) DeleteTimeFrame(id string) error {
 		}
 		return b.Delete([]byte(id))
 	})
+}
+
+// TimeZone is the office's IANA time zone name; "" when never set.
+func (s *Store) TimeZone() (string, error) {
+	var tz string
+	err := s.Setting(TimeZoneKey, &tz)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return tz, err
 }

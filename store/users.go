@@ -131,7 +131,8 @@ func (s *Store) UpdateUser(ext string, change func(*User) error) (User, error) {
 	return u, err
 }
 
-// DeleteUser removes a user, their devices and their registrations.
+// DeleteUser removes a user, their devices and registrations, their call
+// handling and their voicemail (settings, messages, greeting).
 func (s *Store) DeleteUser(ext string) error {
 	return s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketUsers).Get([]byte(ext)) == nil {
@@ -150,6 +151,12 @@ func (s *Store) DeleteUser(ext string) error {
 			}
 		}
 		if err := tx.Bucket(bucketHandling).Delete([]byte(ext)); err != nil {
+			return err
+		}
+		if err := deleteVoicemail(tx, ext); err != nil {
+			return err
+		}
+		if err := deleteFavourites(tx, ext); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketUsers).Delete([]byte(ext))

@@ -19,6 +19,7 @@ import (
 
 	"switchboard/admin/control"
 	"switchboard/store"
+	"switchboard/switch/voicemail"
 )
 
 // ServeFunc runs the switch until ctx ends.
@@ -51,7 +52,9 @@ func newRoot(serve ServeFunc) (*cobra.Command, *globals) {
 	}
 	root.PersistentFlags().StringVar(&g.data, "data", DefaultDataDir, "data directory (holds the store and the control socket)")
 	root.AddCommand(newServeCmd(g, serve), newUserCmd(g), newDeviceCmd(g),
-		newBackupCmd(g), newRestoreCmd(g), newCallsCmd(g), newVersionCmd())
+		newBackupCmd(g), newRestoreCmd(g), newCallsCmd(g), newMohCmd(g), newVersionCmd())
+	root.AddCommand(newRuleCmd(g), newDNDCmd(g), newForwardCmd(g), newTimeFrameCmd(g), newTimeZoneCmd(g))
+	root.AddCommand(newVoicemailCmd(g), newSMTPCmd(g))
 	markRun(root, g)
 	return root, g
 }
@@ -161,5 +164,5 @@ func (g *globals) openOps(mayCreate bool) (control.Ops, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &control.Local{Store: s}, func() { s.Close() }, nil
+	return &control.Local{Store: s, Mail: &voicemail.SMTP{Settings: s}}, func() { s.Close() }, nil
 }

@@ -14,7 +14,8 @@ import (
 type ServeOptions struct {
 	Data     string
 	SIP      string // host:port for SIP over UDP and TCP
-	HTTP     string // host:port for the web side (health, metrics)
+	HTTP     string // host:port for plain HTTP (health, metrics; pages redirect to HTTPS)
+	HTTPS    string // host:port for the web admin UI and API
 	RTPLow   int
 	RTPHigh  int
 	LogLevel slog.Level
@@ -29,7 +30,7 @@ type ServeOptions struct {
 }
 
 func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
-	var sipAddr, httpAddr, rtp, level, digest, advertise, pprofAddr, gateway string
+	var sipAddr, httpAddr, httpsAddr, rtp, level, digest, advertise, pprofAddr, gateway string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the phone system",
@@ -41,6 +42,12 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if _, port, err := net.SplitHostPort(httpsAddr); err != nil {
+				return usagef("--https %q: want HOST:PORT (%v)", httpsAddr, err)
+			} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+				return usagef("--https %q: bad port", httpsAddr)
+			}
+			opts.HTTPS = httpsAddr
 			if advertise != "" {
 				if ip := net.ParseIP(advertise); ip == nil || ip.To4() == nil || ip.IsUnspecified() {
 					return usagef("--advertise-ip %q: want this box's IPv4 address on the LAN", advertise)
@@ -64,7 +71,8 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&sipAddr, "sip", "0.0.0.0:5060", "SIP listen address (UDP and TCP)")
-	cmd.Flags().StringVar(&httpAddr, "http", "0.0.0.0:8080", "HTTP listen address (health and metrics)")
+	cmd.Flags().StringVar(&httpAddr, "http", "0.0.0.0:8080", "HTTP listen address (health and metrics; pages redirect to HTTPS)")
+	cmd.Flags().StringVar(&httpsAddr, "https", "0.0.0.0:8443", "HTTPS listen address (web admin UI and API; a self-signed certificate is made at first run)")
 	cmd.Flags().StringVar(&rtp, "rtp-ports", "10000-20000", "UDP port range for call audio, LO-HI")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&advertise, "advertise-ip", "", "address phones should send SIP and audio to (default: the --sip host, or the first LAN address)")
@@ -112,5 +120,5 @@ func parseServe(data, sipAddr, httpAddr, rtp, level, digest string) (ServeOption
 
 // String shows the options in one log line.
 func (o ServeOptions) String() string {
-	return fmt.Sprintf("data=%s sip=%s http=%s rtp=%d-%d", o.Data, o.SIP, o.HTTP, o.RTPLow, o.RTPHigh)
+	return fmt.Sprintf("data=%s sip=%s http=%s https=%s rtp=%d-%d", o.Data, o.SIP, o.HTTP, o.HTTPS, o.RTPLow, o.RTPHigh)
 }

@@ -127,10 +127,10 @@ func dash(s string) string {
 }
 
 func newUserSetCmd(g *globals) *cobra.Command {
-	var ext, name, email, role, password, sipPassword string
+	var ext, name, email, role, password, sipPassword, department string
 	var disable, enable bool
 	cmd := &cobra.Command{
-		Use:   "set --ext EXT [--name N] [--email E] [--role R] [--password P] [--sip-password P] [--disable|--enable]",
+		Use:   "set --ext EXT [--name N] [--email E] [--department TEXT] [--role R] [--password P] [--sip-password P] [--disable|--enable]",
 		Short: "Change a user",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -141,6 +141,9 @@ func newUserSetCmd(g *globals) *cobra.Command {
 			}
 			if f.Changed("email") {
 				p.Email = &email
+			}
+			if f.Changed("department") {
+				p.Department = &department
 			}
 			if f.Changed("role") {
 				r := store.Role(role)
@@ -159,7 +162,7 @@ func newUserSetCmd(g *globals) *cobra.Command {
 				p.Disabled = &disable
 			}
 			if p == (control.UserPatch{}) {
-				return usagef("nothing to change: give at least one of --name, --email, --role, --password, --sip-password, --disable, --enable")
+				return usagef("nothing to change: give at least one of --name, --email, --department, --role, --password, --sip-password, --disable, --enable")
 			}
 			ops, done, err := g.openOps(false)
 			if err != nil {
@@ -178,6 +181,7 @@ func newUserSetCmd(g *globals) *cobra.Command {
 	f.StringVar(&ext, "ext", "", "extension of the user to change (required)")
 	f.StringVar(&name, "name", "", "full name")
 	f.StringVar(&email, "email", "", "email address (empty removes it)")
+	f.StringVar(&department, "department", "", "department, shown in Contacts (empty removes it)")
 	f.StringVar(&role, "role", "", "admin or user")
 	f.StringVar(&password, "password", "", "new web login password")
 	f.StringVar(&sipPassword, "sip-password", "", "new SIP password of the primary device")

@@ -54,6 +54,12 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, si
 	if size > 0 {
 		req.ContentLength = size
 	}
+	return c.send(req, out)
+}
+
+// send runs req and decodes a 200's JSON into out, or copies it into out
+// when out is an io.Writer; other answers are the server's *Error.
+func (c *Client) send(req *http.Request, out any) error {
 	res, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)

@@ -31,6 +31,16 @@ var jsonRoutes = []struct{ method, path string }{
 	{"POST", "/v1/users/import"},
 	{"PATCH", "/v1/users/200"},
 	{"POST", "/v1/devices"},
+	// answering rules (socket_rules.go)
+	{"POST", "/v1/handling/200/rules"},
+	{"PATCH", "/v1/handling/200/rules/1"},
+	{"PUT", "/v1/handling/200/dnd"},
+	{"PUT", "/v1/handling/200/forward"},
+	{"POST", "/v1/timeframes"},
+	{"PUT", "/v1/timezone"},
+	// voicemail (voicemail.go)
+	{"PATCH", "/v1/voicemail/200"},
+	{"PATCH", "/v1/smtp"},
 }
 
 // FuzzControlJSON sends every JSON body to every control request that reads

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 
 	"switchboard/store"
 )
@@ -19,13 +21,22 @@ type Registrations interface {
 	Remove(device string)
 }
 
-// Local runs Ops directly on an open store. Reg is nil when no switch runs.
+// Local runs Ops directly on an open store. Reg, Music and MWI are nil when no
+// switch runs.
 type Local struct {
 	Store *store.Store
 	Reg   Registrations
+	MWI   MWI
+	Music MusicOnHold
+	Mail  SMTPTester // sends test emails; nil: none
+
+	musicMu sync.Mutex // one music upload at a time (music.go)
 }
 
 var _ Ops = (*Local)(nil)
+
+// maxDepartment bounds a user's department name.
+const maxDepartment = 100
 
 func (l *Local) realm() (string, error) { return l.Store.SIPRealm() }
 
@@ -114,7 +125,7 @@ func (l *Local) ListUsers(context.Context) ([]UserView, error) {
 }
 
 func (l *Local) view(u store.User, devices []string) UserView {
-	v := UserView{Ext: u.Ext, Name: u.Name(), Role: u.Role, Disabled: u.Disabled, System: u.System,
+	v := UserView{Ext: u.Ext, Name: u.Name(), Department: u.Department, Role: u.Role, Disabled: u.Disabled, System: u.System,
 		WebLogin: u.PasswordHash != "", Devices: devices}
 	if len(u.Emails) > 0 {
 		v.Email = u.Emails[0]
@@ -139,6 +150,13 @@ func (l *Local) SetUser(_ context.Context, ext string, p UserPatch) (UserView, e
 	}
 	if p.Role != nil && !p.Role.Valid() {
 		return UserView{}, errorf(http.StatusBadRequest, "role %q must be admin or user", *p.Role)
+	}
+	if p.Department != nil {
+		dep := strings.TrimSpace(*p.Department)
+		if len(dep) > maxDepartment || strings.IndexFunc(dep, unicode.IsControl) >= 0 {
+			return UserView{}, errorf(http.StatusBadRequest, "a department is at most %d characters, without line breaks", maxDepartment)
+		}
+		p.Department = &dep
 	}
 	var hash string
 	if p.Password != nil {
@@ -173,6 +191,9 @@ func (l *Local) SetUser(_ context.Context, ext string, p UserPatch) (UserView, e
 		}
 		if p.Disabled != nil {
 			u.Disabled = *p.Disabled
+		}
+		if p.Department != nil {
+			u.Department = *p.Department
 		}
 		return nil
 	})
@@ -320,6 +341,9 @@ func (l *Local) Restore(_ context.Context, r io.Reader, _ int64) (RestoreResult,
 		if err := l.reconcileRegistrations(); err != nil {
 			return RestoreResult{}, fmt.Errorf("restored, but registrations not reconciled: %w", err)
 		}
+	}
+	if _, err := l.applyMusic(); err != nil {
+		return RestoreResult{}, fmt.Errorf("restored, but the restored music on hold not played: %w", err)
 	}
 	return RestoreResult{Info: info, Previous: prev, Live: l.Reg != nil}, nil
 }

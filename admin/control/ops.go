@@ -34,6 +34,31 @@ type Ops interface {
 	Backup(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 	Restore(ctx context.Context, r io.Reader, size int64) (RestoreResult, error)
 	ListCalls(ctx context.Context, since time.Time, limit int) ([]store.CallRecord, error)
+
+	// Answering rules, do not disturb, forwarding, time frames and the
+	// office's time zone (rules.go, local_rules.go).
+	CallHandling(ctx context.Context, ext, at string) (HandlingView, error)
+	AddRule(ctx context.Context, ext string, spec RuleSpec) (RuleResult, error)
+	RemoveRule(ctx context.Context, ext, ref string) (RuleResult, error)
+	SetRuleEnabled(ctx context.Context, ext, ref string, enabled bool) (RuleResult, error)
+	MoveRule(ctx context.Context, ext, ref string, to int) (RuleResult, error)
+	SetDND(ctx context.Context, ext string, on bool) (HandlingView, error)
+	SetForward(ctx context.Context, ext, target string) (HandlingView, error)
+	ListTimeFrames(ctx context.Context, owner string) ([]TimeFrameView, error)
+	AddTimeFrame(ctx context.Context, tf store.TimeFrame) (TimeFrameView, error)
+	UpdateTimeFrame(ctx context.Context, tf store.TimeFrame) (TimeFrameView, error)
+	RemoveTimeFrame(ctx context.Context, ref string) (TimeFrameView, error)
+	TimeZone(ctx context.Context) (TimeZoneView, error)
+	SetTimeZone(ctx context.Context, zone string) (TimeZoneView, error)
+
+	// Music on hold (music.go).
+	SetMusic(ctx context.Context, up MusicUpload) (MusicView, error)
+	ResetMusic(ctx context.Context) (MusicView, error)
+	ShowMusic(ctx context.Context) (MusicView, error)
+	MusicAudio(ctx context.Context, part string) ([]byte, error)
+
+	// Voicemail settings and messages, SMTP (voicemail.go).
+	VoicemailOps
 }
 
 // UserSpec describes a user to create. Empty passwords are generated
@@ -55,6 +80,7 @@ type UserPatch struct {
 	Password    *string     `json:"password,omitempty"`
 	SIPPassword *string     `json:"sip_password,omitempty"` // of the primary device
 	Disabled    *bool       `json:"disabled,omitempty"`
+	Department  *string     `json:"department,omitempty"` // "" clears it
 }
 
 // UserView is a user as shown to the operator (no secrets).
@@ -62,6 +88,7 @@ type UserView struct {
 	Ext        string     `json:"ext"`
 	Name       string     `json:"name"`
 	Email      string     `json:"email,omitempty"`
+	Department string     `json:"department,omitempty"`
 	Role       store.Role `json:"role"`
 	Disabled   bool       `json:"disabled,omitempty"`
 	System     bool       `json:"system,omitempty"`

@@ -154,6 +154,11 @@ func TestUsersAndDevices(t *testing.T) {
 		wantStatus(t, err, http.StatusBadRequest)
 		_, err = ops.SetUser(c, "200", control.UserPatch{Password: ptr("short")})
 		wantStatus(t, err, http.StatusBadRequest)
+		if v, err := ops.SetUser(c, "200", control.UserPatch{Department: ptr(" Sales ")}); err != nil || v.Department != "Sales" {
+			t.Fatalf("set department: %+v, %v", v, err)
+		}
+		_, err = ops.SetUser(c, "200", control.UserPatch{Department: ptr("a\nb")})
+		wantStatus(t, err, http.StatusBadRequest)
 
 		nd, err := ops.AddDevice(c, "200", "")
 		if err != nil || nd.Device.ID != "200b" || nd.SIPPassword == "" {

@@ -112,6 +112,9 @@ func Handler(ops Ops, log *slog.Logger) http.Handler {
 		out, err := ops.Restore(r.Context(), r.Body, r.ContentLength)
 		return reply(w, out, err)
 	})
+	handleRules(h, ops) // answering rules, DND, forwarding, time frames, time zone
+	musicRoutes(ops, h)
+	voicemailRoutes(ops, h) // mailboxes, messages, SMTP
 	return mux
 }
 

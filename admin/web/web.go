@@ -1,5 +1,7 @@
-// Package web is the switch's HTTP side. For now it serves the health check
-// and Prometheus metrics; the admin UI, JSON API and webphone join it here.
+// Package web is the switch's HTTP side: the health check and Prometheus
+// metrics, the HTTPS certificate (self-signed at first run, kept in the
+// store), and the two servers — plain HTTP (health, metrics, a redirect to
+// HTTPS) and HTTPS (the admin UI and API of admin/webui).
 package web
 
 import (

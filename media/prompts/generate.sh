@@ -10,17 +10,22 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 
-# to_ulaw IN.wav OUT.ulaw: 8 kHz mono, telephone band, peak at -3 dBFS, 120 ms of
-# silence before and after so phones that clip the first frames lose nothing.
+# to_ulaw IN.wav OUT.ulaw: 8 kHz mono, telephone band, peak at -3 dBFS; espeak's own
+# leading and trailing silence trimmed (it made "2 0 0" last 3 s), then PAD seconds
+# (default 120 ms) of silence before and after so phones that clip the first frames
+# lose nothing.
 to_ulaw() {
-  sox -D "$1" -r 8000 -c 1 -b 16 "$tmp/n.wav" highpass 300 lowpass 3400 norm -3 pad 0.12 0.12
+  local pad=${PAD:-0.12}
+  sox -D "$1" -r 8000 -c 1 -b 16 "$tmp/n.wav" highpass 300 lowpass 3400 norm -3 \
+    silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse pad "$pad" "$pad"
   sox -D "$tmp/n.wav" -t ul "$2"
 }
 
 while IFS='|' read -r name text; do
   case "$name" in ''|'#'*) continue ;; esac
   espeak-ng -v "$voice" -s 155 -g 2 -w "$tmp/p.wav" "$text"
-  to_ulaw "$tmp/p.wav" "$out/$name.ulaw"
+  case "$name" in num_*) PAD=0.06 ;; *) PAD=0.12 ;; esac # numbers are strung together
+  PAD=$PAD to_ulaw "$tmp/p.wav" "$out/$name.ulaw"
 done < "$here/prompts.txt"
 
 # The voicemail beep: 1 kHz for 400 ms.

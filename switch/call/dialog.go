@@ -118,10 +118,10 @@ func (c *Call) applyHold() {
 		c.setBridged(false)
 	case c.a.held:
 		c.setBridged(false)
-		c.music = c.b.ep.Play(c.m.music)
+		c.music = c.b.ep.Play(c.m.music.source())
 	default:
 		c.setBridged(false)
-		c.music = c.a.ep.Play(c.m.music)
+		c.music = c.a.ep.Play(c.m.music.source())
 	}
 }
 

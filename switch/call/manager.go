@@ -75,7 +75,7 @@ type Manager struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup // one per live call goroutine
 
-	music *media.Music // music on hold: one shared stream for every held party
+	music *holdMusic // music on hold: one shared stream for every held party (music.go)
 
 	mu    sync.Mutex
 	legs  map[string]*leg  // dialog id → leg, for in-dialog requests
@@ -100,7 +100,7 @@ func New(cfg Config, deps Deps) *Manager {
 	if len(cfg.MusicOnHold) == 0 {
 		cfg.MusicOnHold = prompts.MusicOnHold()
 	}
-	return &Manager{cfg: cfg, deps: deps, log: deps.Log, ctx: ctx, stop: stop, music: media.NewMusic(cfg.MusicOnHold),
+	return &Manager{cfg: cfg, deps: deps, log: deps.Log, ctx: ctx, stop: stop, music: newHoldMusic(cfg.MusicOnHold),
 		legs: map[string]*leg{}, calls: map[string]*Call{}}
 }
 

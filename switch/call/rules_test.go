@@ -93,7 +93,8 @@ func TestRuleRingOnePhoneThenForwardToUser(t *testing.T) {
 	o.noLeaks(t)
 }
 
-// "Ring all my phones" rings a disabled phone too; "ring my phones" does not.
+// "Ring all my phones" rings a disabled phone too; "ring my phones" and
+// "ring my IP phones" do not.
 func TestRuleRingAllPhonesIncludesDisabled(t *testing.T) {
 	o := newOffice(t, call.Config{})
 	o.sw.AddDevice(t, "201", "201b", "secret-201b")
@@ -108,6 +109,12 @@ func TestRuleRingAllPhonesIncludesDisabled(t *testing.T) {
 	spare.SetBehavior(phonetest.Behavior{Silent: true})
 
 	o.setRules(t, "201", store.AnsweringRule{Name: "mine", First: step(store.ActRingMyPhones, "", 1)})
+	dialFails(t, o.alice, "201", 480)
+	offered(t, o.bob, "the enabled phone")
+	notOffered(t, spare, "the disabled phone")
+
+	// IP phones only: the enabled SIP phones (external phones, once they exist, stay silent).
+	o.setRules(t, "201", store.AnsweringRule{Name: "desk", First: step(store.ActRingIPPhones, "", 1)})
 	dialFails(t, o.alice, "201", 480)
 	offered(t, o.bob, "the enabled phone")
 	notOffered(t, spare, "the disabled phone")

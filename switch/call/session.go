@@ -111,7 +111,7 @@ func (c *Call) serveApp(name string, app func(ctx context.Context, s ivr.Session
 	ctx, cancel := context.WithCancel(c.m.ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	s := &session{c: c, caller: ivr.Caller{Device: c.rec.CallerDevice, Number: c.rec.Caller, Name: c.rec.CallerName, Dialed: c.rec.Callee}}
+	s := &session{c: c, caller: ivr.Caller{Device: c.rec.CallerDevice, Number: c.rec.Caller, Name: c.rec.CallerName, Dialed: c.rec.Callee, CallID: c.id}}
 	go func() { done <- app(ctx, s) }()
 	maxDur := time.NewTimer(c.m.cfg.MaxDuration)
 	defer maxDur.Stop()

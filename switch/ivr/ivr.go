@@ -21,6 +21,7 @@ type Caller struct {
 	Number string // the caller's extension or external number
 	Name   string // display name, may be empty
 	Dialed string // what the caller dialled ("*97", "200")
+	CallID string // the call's SIP Call-ID, to link a voicemail to its call record
 }
 
 // Session is the caller's answered leg.

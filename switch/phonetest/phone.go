@@ -56,6 +56,7 @@ type Phone struct {
 	offers   chan *sip.Request // every new INVITE, answered or not
 	dmu      sync.Mutex
 	dialogs  map[string]*Call
+	notify   notifyState
 }
 
 // New starts a phone listening on its own loopback port; it stops at test cleanup.
@@ -129,6 +130,7 @@ func Start(o Options) (*Phone, error) {
 	}
 	p.cli = cli
 	p.setupCalls()
+	p.setupNotify()
 	serve()
 	if o.Transport == "UDP" {
 		if err := server.WaitServing(ua, "udp", p.addr); err != nil {

@@ -42,9 +42,12 @@ type SwitchOptions struct {
 	KeepAlive  time.Duration
 	Calls      call.Config
 	Voicemail  call.Voicemail // replaces the switch's voicemail applications
-	NoMedia    bool           // registrar only: no call handling
-	RTPPorts   [2]int         // RTP port range, low and high, as serve --rtp-ports; default OS-chosen ports
-	Log        *slog.Logger   // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
+	// BuiltinVoicemail lets calls reach the switch's real voicemail (by
+	// default a test switch has none unless Voicemail is set).
+	BuiltinVoicemail bool
+	NoMedia          bool         // registrar only: no call handling
+	RTPPorts         [2]int       // RTP port range, low and high, as serve --rtp-ports; default OS-chosen ports
+	Log              *slog.Logger // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
 }
 
 // StartSwitch starts a switch and stops it at test cleanup.
@@ -68,7 +71,8 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 	}
 	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(), log: o.Log,
 		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest,
-			KeepAlive: o.KeepAlive, Calls: o.Calls, Voicemail: o.Voicemail, AdvertiseIP: "127.0.0.1"}}
+			KeepAlive: o.KeepAlive, Calls: o.Calls, Voicemail: o.Voicemail, BuiltinVoicemail: o.BuiltinVoicemail,
+			AdvertiseIP: "127.0.0.1"}}
 	if !o.NoMedia {
 		// Ports chosen by the OS unless asked: parallel test processes never collide.
 		eng, err := media.NewEngine(media.Config{BindIP: net.IPv4(127, 0, 0, 1), AdvertiseIP: net.IPv4(127, 0, 0, 1),

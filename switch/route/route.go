@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/store"
@@ -19,6 +20,7 @@ type Directory interface {
 	Devices(ext string) ([]store.Device, error)
 	CallHandling(ext string) (store.CallHandling, error)
 	TimeFrame(id string) (store.TimeFrame, error)
+	TimeZone() (string, error) // the office's IANA zone name; "" = the machine's
 }
 
 // Input is one call to route.
@@ -130,7 +132,7 @@ func Route(in Input, dir Directory, s Settings, now time.Time) (Plan, error) {
 		s.RingTime = DefaultSettings.RingTime
 	}
 	if s.Location == nil {
-		s.Location = time.UTC
+		s.Location = zone(dir)
 	}
 	dialled := strings.TrimSpace(in.Dialled)
 	if strings.HasPrefix(dialled, "*") {
@@ -319,4 +321,29 @@ func isExtension(s string) bool {
 		}
 	}
 	return true
+}
+
+// zones caches loaded time zones: the setting can change at any time, and
+// parsing tzdata on every call would cost more than routing itself.
+var zones sync.Map // name → *time.Location
+
+// zone is the office's time zone from the directory; the machine's when
+// unset, UTC when unreadable.
+func zone(dir Directory) *time.Location {
+	name, err := dir.TimeZone()
+	if err != nil {
+		return time.UTC
+	}
+	if name == "" {
+		return time.Local
+	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	zones.Store(name, loc)
+	return loc
 }

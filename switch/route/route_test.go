@@ -28,6 +28,8 @@ func (f fakeDir) CallHandling(ext string) (store.CallHandling, error) {
 	return f.handling[ext], nil
 }
 
+func (f fakeDir) TimeZone() (string, error) { return "UTC", nil }
+
 func (f fakeDir) TimeFrame(id string) (store.TimeFrame, error) {
 	tf, ok := f.frames[id]
 	if !ok {

@@ -20,8 +20,10 @@ import (
 	"switchboard/switch/auth"
 	"switchboard/switch/call"
 	"switchboard/switch/event"
+	"switchboard/switch/presence"
 	"switchboard/switch/registrar"
 	"switchboard/switch/route"
+	"switchboard/switch/voicemail"
 )
 
 // Config says where the switch listens.
@@ -38,6 +40,10 @@ type Config struct {
 	Calls       call.Config
 	Media       *media.Engine  // nil: no calls, registrar only
 	Voicemail   call.Voicemail // replaces the voicemail applications (tests)
+	// BuiltinVoicemail lets calls reach the switch's own voicemail
+	// (Server.Voicemail) when Voicemail is nil; serve sets it. Without
+	// either, calls have no voicemail (a call nobody answers gets 480).
+	BuiltinVoicemail bool
 }
 
 // Server is the running SIP side of the switch.
@@ -51,6 +57,8 @@ type Server struct {
 	bus   *event.Bus
 	authn *auth.Authenticator
 	calls *call.Manager
+	pres  *presence.Service
+	vm    *voicemail.Voicemail
 	udp   net.PacketConn
 	tcp   net.Listener
 	wg    sync.WaitGroup
@@ -127,18 +135,6 @@ func (s *Server) startCalls() error {
 		}
 		return sip.ContactHeader{Address: u}
 	}
-	if s.cfg.Calls.Routing.Location == nil {
-		var tz string
-		if err := s.st.Setting(store.TimeZoneKey, &tz); err == nil && tz != "" {
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				return fmt.Errorf("time zone setting %q: %w", tz, err)
-			}
-			s.cfg.Calls.Routing.Location = loc
-		} else {
-			s.cfg.Calls.Routing.Location = time.Local
-		}
-	}
 	if s.cfg.Calls.Routing.Features == nil {
 		var codes map[string]route.Code
 		if err := s.st.Setting(route.FeatureCodesKey, &codes); err == nil {
@@ -156,7 +152,7 @@ func (s *Server) startCalls() error {
 		Media:       s.cfg.Media,
 		Records:     s.st,
 		Handling:    s.st,
-		Voicemail:   s.cfg.Voicemail,
+		Voicemail:   s.voicemailApps(),
 		Bus:         s.bus,
 		Log:         s.log,
 		UDP:         &sipgo.DialogUA{Client: udpCli, ContactHDR: contact(""), RewriteContact: true},
@@ -220,7 +216,8 @@ func LANAddress() string {
 // options answers OPTIONS: phones and trunks use it as a keep-alive.
 func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"))
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE"))
+	res.AppendHeader(sip.NewHeader("Allow-Events", presence.EventMWI))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	tx.Respond(res)
 }
@@ -257,6 +254,10 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("listen sip tcp %s: %w", tcpAddr, err)
 		}
 		s.udp, s.tcp = udp, tcp
+		if err := s.startPresence(); err != nil {
+			return err
+		}
+		s.startVoicemail()
 		return s.startCalls()
 	}
 	return errors.New("no free port for SIP on both UDP and TCP")
@@ -276,6 +277,7 @@ func (s *Server) Serve(ctx context.Context) {
 		keepAlive = 25 * time.Second // below the 30 s many NAT routers keep a UDP mapping
 	}
 	regDone.Go(func() { s.keepAlive(regCtx, keepAlive) })
+	regDone.Go(func() { s.pres.Run(regCtx) })
 	s.wg.Go(func() { s.srv.ServeUDP(s.udp) })
 	s.wg.Go(func() { s.srv.ServeTCP(s.tcp) })
 	if err := WaitServing(s.ua, "udp", s.udp.LocalAddr().String()); err != nil {
@@ -286,6 +288,8 @@ func (s *Server) Serve(ctx context.Context) {
 	if s.calls != nil {
 		s.calls.Close() // hang up every call (BYE both sides) and write the records
 	}
+	s.vm.Close() // after the calls; emails still in flight give up (their messages stay in the box)
+	s.pres.Close()
 	s.Close()
 	stopReg() // after the listeners: the last REGISTERs are in the final flush
 	regDone.Wait()
