@@ -67,6 +67,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		ctl.Close()
 		return fmt.Errorf("media: %w", err)
 	}
+	defer engine.Close() // after the switch: its calls have closed their endpoints
 	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine,
 		Calls: call.Config{Gateway: opts.Gateway}, BuiltinVoicemail: true}, st, bus, log)
 	if err != nil {

@@ -11,6 +11,8 @@
 # 2. Idle RSS of the switch (both cores, and one core) after all 10,000 users registered
 #    (1,000/s), read 5 s and 30 s after the last one.
 # 3. Go benchmarks of the REGISTER path (-benchmem).
+# 4. The call benchmarks of issue #4: bench/calls.sh (about 16 minutes more; CALLS=0 skips it),
+#    results in the same directory (calls.md).
 #
 # Results go to bench/results/<UTC time>/ (summary.md, one table per sweep, raw JSON);
 # SIPp logs stay in a temp dir that is removed at the end.
@@ -18,7 +20,7 @@
 # with a message when ../shared/bench or kamailio is missing); go for the Go benchmarks.
 # Everything listens on 127.0.0.1 on free ports. Knobs (environment): RUNS=3,
 # RATES=3000,…, STEP_SECONDS=3, P99_MS=20, SWEEP_BUDGET=360 (seconds for all sweeps; fewer
-# runs when the machine is slow), GOBENCH=1, REFERENCE=1, SHARED_BENCH=../shared/bench.
+# runs when the machine is slow), GOBENCH=1, REFERENCE=1, CALLS=1, SHARED_BENCH=../shared/bench.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -276,3 +278,8 @@ configs+=("Switchboard, 2 cores=$(files switch-2cores)")
 } >>"$out/summary.md"
 echo
 cat "$out/summary.md"
+
+if [ "${CALLS:-1}" = 1 ]; then
+	log "call benchmarks (bench/calls.sh)"
+	OUT=$out BIN=$bin SHARED_BENCH=$shared REFERENCE=${REFERENCE:-1} GOBENCH=${GOBENCH:-1} "$repo/bench/calls.sh"
+fi

@@ -72,3 +72,18 @@ func BenchmarkRelayLoopback(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEndpointLifecycle is what every call leg costs the media side
+// without any audio: take a port pair from the pool, bind RTP and RTCP,
+// start reading, then close and give the pair back.
+func BenchmarkEndpointLifecycle(b *testing.B) {
+	e := newEngine(b, media.Config{PortLow: 40000, PortHigh: 59999, Drain: -1})
+	b.ReportAllocs()
+	for b.Loop() {
+		ep, err := e.NewEndpoint()
+		if err != nil {
+			b.Fatal(err)
+		}
+		ep.Close()
+	}
+}

@@ -80,7 +80,7 @@ type route struct {
 // handleRTP takes one datagram from the RTP socket. Only the read loop (and
 // tests) call it: it uses the loop's buffers.
 func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
-	p := &ep.rx
+	p := &ep.sock.rx
 	if p.Unmarshal(b) != nil || p.Version != 2 {
 		ep.ignore(src, now, "not RTP")
 		return
@@ -104,10 +104,10 @@ func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
 	}
 	switch {
 	case Codec(p.PayloadType).Valid():
-		r.l.other(ep).forward(r.l, p, true, now, ep.txBuf[:])
+		r.l.other(ep).forward(r.l, p, true, now, ep.sock.txBuf[:])
 	case r.dtmfPT != 0 && p.PayloadType == r.dtmfPT && len(p.Payload) >= EventSize:
 		ep.dtmf.press(p.SSRC, p.Timestamp, p.Payload) // seen: not reported if the bridge ends mid-press
-		r.l.other(ep).forward(r.l, p, false, now, ep.txBuf[:])
+		r.l.other(ep).forward(r.l, p, false, now, ep.sock.txBuf[:])
 	}
 	// Anything else (comfort noise 13, unknown types) is not relayed.
 }
@@ -119,7 +119,7 @@ func (ep *Endpoint) admit(src netip.AddrPort) (route, bool) {
 	defer ep.mu.Unlock()
 	if !ep.latched.IsValid() {
 		ep.latched = src
-		ep.log.Debug("rtp latched", "from", src, "sdp", ep.remote.addr)
+		ep.sock.log.Debug("rtp latched", "from", src, "sdp", ep.remote.addr)
 	} else if src != ep.latched {
 		return route{}, false
 	}
@@ -138,7 +138,7 @@ func (ep *Endpoint) ignore(src netip.AddrPort, now time.Time, why string) {
 	ep.stats.ignored.Add(1)
 	if now.Sub(ep.lastIgnoreLog) >= time.Second {
 		ep.lastIgnoreLog = now
-		ep.log.Debug("rtp ignored", "from", src, "why", why)
+		ep.sock.log.Debug("rtp ignored", "from", src, "why", why)
 	}
 }
 

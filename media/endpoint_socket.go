@@ -21,14 +21,11 @@ const bufSize = 1500
 // with [Bridge] or play to it with Play, record it with Record, hear its
 // keys with OnDTMF, and Close it at the end of the call.
 type Endpoint struct {
-	engine    *Engine
-	rtp, rtcp *net.UDPConn
-	slot      int // pool slot, -1 without a pool
-	port      int
-	log       *slog.Logger
-	now       func() time.Time
-	wg        sync.WaitGroup
-	closed    atomic.Bool
+	engine *Engine
+	sock   *sockets // the bound ports; a pooled pair outlives its endpoints
+	port   int
+	now    func() time.Time
+	closed atomic.Bool
 
 	mu      sync.Mutex // guards remote, latched, link, play, rec, onDTMF and out
 	remote  remote
@@ -40,13 +37,92 @@ type Endpoint struct {
 	out     outStream        // what we send to the phone
 
 	// Owned by the RTP read loop.
-	rx            rtp.Packet
-	rxBuf, txBuf  [bufSize]byte
 	recv          recvState
 	dtmf          dtmfIn
 	lastIgnoreLog time.Time
 
 	stats counters
+}
+
+// sockets is one bound RTP/RTCP port pair and its two read loops. With a
+// port range it outlives the endpoint it was made for: Close hands it back
+// to the pool, still bound and read, and the pool gives it to a later
+// endpoint once drained (see [Engine]). Packets go to its owner, the
+// endpoint using it now; without one they are read and dropped.
+type sockets struct {
+	engine    *Engine
+	rtp, rtcp *net.UDPConn
+	port      int
+	slot      int // pool slot, -1 without a pool
+	log       *slog.Logger
+	owner     atomic.Pointer[Endpoint]
+	// handling is held by the RTP read loop while its owner handles a
+	// packet, so Close can wait until no packet of its endpoint is in flight.
+	handling  sync.Mutex
+	wg        sync.WaitGroup
+	closed    atomic.Bool
+	until     time.Time    // in the pool: drained at this time; guarded by the pool's mu
+	lastStray atomic.Int64 // unix ns of the last RTP packet read with no owner; 0: none
+
+	// Owned by the RTP read loop (and, for endpoints never read, by tests).
+	rx           rtp.Packet
+	rxBuf, txBuf [bufSize]byte
+}
+
+func newSockets(e *Engine, rtpConn, rtcpConn *net.UDPConn, slot int) *sockets {
+	port := rtpConn.LocalAddr().(*net.UDPAddr).Port
+	s := &sockets{engine: e, rtp: rtpConn, rtcp: rtcpConn, port: port, slot: slot, log: e.log.With("rtp_port", port)}
+	s.wg.Add(2)
+	go s.readRTP()
+	go s.readRTCP()
+	return s
+}
+
+// close closes both ports and waits for the read loops to end.
+func (s *sockets) close() error {
+	s.closed.Store(true)
+	err := errors.Join(s.rtp.Close(), s.rtcp.Close())
+	s.wg.Wait()
+	return err
+}
+
+func (s *sockets) readRTP() {
+	defer s.wg.Done()
+	for {
+		n, src, err := s.rtp.ReadFromUDPAddrPort(s.rxBuf[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.closed.Load() {
+				return
+			}
+			continue
+		}
+		s.handling.Lock()
+		if ep := s.owner.Load(); ep != nil {
+			ep.handleRTP(s.rxBuf[:n], src, ep.now())
+		} else {
+			s.engine.strays.Add(1) // late, for a call that ended: dropped
+			s.lastStray.Store(s.engine.now().UnixNano())
+		}
+		s.handling.Unlock()
+	}
+}
+
+// readRTCP only counts: the switch does not act on RTCP yet.
+func (s *sockets) readRTCP() {
+	defer s.wg.Done()
+	var buf [bufSize]byte
+	for {
+		_, _, err := s.rtcp.ReadFromUDPAddrPort(buf[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.closed.Load() {
+				return
+			}
+			continue
+		}
+		if ep := s.owner.Load(); ep != nil {
+			ep.stats.rtcpIn.Add(1)
+		}
+	}
 }
 
 // remote is what the phone's SDP said.
@@ -75,16 +151,10 @@ type Stats struct {
 	Latched              netip.AddrPort // the phone's real RTP source; zero until it sends
 }
 
-func startEndpoint(e *Engine, rtpConn, rtcpConn *net.UDPConn, slot int) *Endpoint {
-	port := rtpConn.LocalAddr().(*net.UDPAddr).Port
-	ep := &Endpoint{
-		engine: e, rtp: rtpConn, rtcp: rtcpConn, slot: slot, port: port,
-		log: e.log.With("rtp_port", port), now: e.now,
-		out: outStream{ssrc: rand.Uint32(), lastDur: SampleRate / 50},
-	}
-	ep.wg.Add(2)
-	go ep.readRTP()
-	go ep.readRTCP()
+func newEndpoint(e *Engine, sock *sockets) *Endpoint {
+	ep := &Endpoint{engine: e, sock: sock, port: sock.port, now: e.now,
+		out: outStream{ssrc: rand.Uint32(), lastDur: SampleRate / 50}}
+	sock.owner.Store(ep)
 	return ep
 }
 
@@ -103,7 +173,7 @@ func (ep *Endpoint) SetRemote(addr netip.AddrPort, codec Codec, dtmfPT uint8) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	if addr != ep.remote.addr && ep.latched.IsValid() {
-		ep.log.Debug("rtp unlatched: new remote address", "from", ep.latched, "sdp", addr)
+		ep.sock.log.Debug("rtp unlatched: new remote address", "from", ep.latched, "sdp", addr)
 		ep.latched = netip.AddrPort{}
 	}
 	ep.remote = remote{addr: addr, codec: codec, dtmfPT: dtmfPT, set: true}
@@ -126,9 +196,11 @@ func (ep *Endpoint) Stats() Stats {
 	return s
 }
 
-// Close unbridges the endpoint, stops its playback and recording, closes
-// its sockets and waits for its goroutines to end. Its ports go back to the
-// pool after the drain period. Closing twice is harmless.
+// Close unbridges the endpoint, stops its playback and recording and gives
+// its ports back: with a port range they go back to the pool, still bound,
+// and are handed out again after the drain period; without one they are
+// closed. Once Close returns no packet reaches the endpoint any more.
+// Closing twice is harmless.
 func (ep *Endpoint) Close() error {
 	if !ep.closed.CompareAndSwap(false, true) {
 		return nil
@@ -141,45 +213,16 @@ func (ep *Endpoint) Close() error {
 	if rec != nil {
 		rec.Stop()
 	}
-	err := errors.Join(ep.rtp.Close(), ep.rtcp.Close())
-	ep.wg.Wait()
-	ep.engine.release(ep)
-	return err
-}
-
-func (ep *Endpoint) readRTP() {
-	defer ep.wg.Done()
-	for {
-		n, src, err := ep.rtp.ReadFromUDPAddrPort(ep.rxBuf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ep.closed.Load() {
-				return
-			}
-			continue
-		}
-		ep.handleRTP(ep.rxBuf[:n], src, ep.now())
-	}
-}
-
-// readRTCP only counts: the switch does not act on RTCP yet.
-func (ep *Endpoint) readRTCP() {
-	defer ep.wg.Done()
-	var buf [bufSize]byte
-	for {
-		_, _, err := ep.rtcp.ReadFromUDPAddrPort(buf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ep.closed.Load() {
-				return
-			}
-			continue
-		}
-		ep.stats.rtcpIn.Add(1)
-	}
+	s := ep.sock
+	s.owner.Store(nil)
+	s.handling.Lock() // a packet handed to us before is handled by now
+	s.handling.Unlock()
+	return ep.engine.release(ep)
 }
 
 // send writes one packet to the phone.
 func (ep *Endpoint) send(b []byte, to netip.AddrPort) {
-	if n, err := ep.rtp.WriteToUDPAddrPort(b, to); err == nil {
+	if n, err := ep.sock.rtp.WriteToUDPAddrPort(b, to); err == nil {
 		ep.stats.packetsOut.Add(1)
 		ep.stats.bytesOut.Add(uint64(n))
 	}

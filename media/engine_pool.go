@@ -7,12 +7,17 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // DefaultDrain is how long a closed endpoint's ports stay out of the pool
 // when Config.Drain is zero.
 const DefaultDrain = 2 * time.Second
+
+// IdleClose is how long a drained port pair stays bound in the pool, ready
+// for the next call, before it is closed (it is bound again when needed).
+const IdleClose = time.Minute
 
 // Config configures an [Engine].
 type Config struct {
@@ -32,8 +37,9 @@ type Config struct {
 var ErrNoPorts = errors.New("media: no free RTP port pair")
 
 // Engine owns the RTP port range and creates endpoints on it. It is safe for
-// concurrent use and needs no closing: its only goroutine, the pacer of what
-// endpoints play, runs only while one plays.
+// concurrent use. With a port range it keeps the sockets of closed endpoints
+// bound for reuse (see the package doc): Close it at shutdown. Its only
+// goroutine, the pacer of what endpoints play, runs only while one plays.
 type Engine struct {
 	bind      netip.Addr
 	advertise netip.Addr
@@ -46,6 +52,7 @@ type Engine struct {
 	mu     sync.Mutex
 	live   map[*Endpoint]struct{} // endpoints not yet closed
 	closed Totals                 // counters of the closed ones
+	strays atomic.Uint64          // RTP packets on pooled ports between calls, dropped
 }
 
 // Totals are the packet counters of all endpoints an engine has made, open
@@ -53,7 +60,7 @@ type Engine struct {
 type Totals struct {
 	PacketsIn  uint64 // RTP packets accepted from phones
 	PacketsOut uint64 // RTP packets sent to phones
-	Ignored    uint64 // datagrams dropped: not RTP, or not from the latched source
+	Ignored    uint64 // datagrams dropped: not RTP, not from the latched source, or late for a call that ended
 }
 
 func (t *Totals) add(s *counters) {
@@ -69,6 +76,7 @@ func (e *Engine) Totals() Totals {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := e.closed
+	t.Ignored += e.strays.Load()
 	for ep := range e.live {
 		t.add(&ep.stats)
 	}
@@ -90,7 +98,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	if cfg.PortLow != 0 || cfg.PortHigh != 0 {
-		if e.pool, err = newPortPool(cfg.PortLow, cfg.PortHigh); err != nil {
+		if e.pool, err = newPortPool(cfg.PortLow, cfg.PortHigh, e.drain); err != nil {
 			return nil, err
 		}
 	}
@@ -148,39 +156,48 @@ func (e *Engine) Open() int {
 	return len(e.live)
 }
 
-// NewEndpoint binds the next free RTP/RTCP port pair and starts reading it.
+// NewEndpoint gives a new call leg an RTP/RTCP port pair: a drained pair
+// from the pool, still bound, or else the next free one, bound now.
 func (e *Engine) NewEndpoint() (*Endpoint, error) {
-	rtpConn, rtcpConn, slot, err := e.bindPair()
+	sock, err := e.takeSockets()
 	if err != nil {
 		return nil, err
 	}
-	ep := startEndpoint(e, rtpConn, rtcpConn, slot)
+	ep := newEndpoint(e, sock)
 	e.mu.Lock()
 	e.live[ep] = struct{}{}
 	e.mu.Unlock()
 	return ep, nil
 }
 
-// bindPair takes pairs from the pool until one binds; slot is the pool index
-// to give back, or -1 without a pool.
-func (e *Engine) bindPair() (rtpConn, rtcpConn *net.UDPConn, slot int, err error) {
+// takeSockets reuses a drained pair of the pool or binds a free one,
+// trying pairs until one binds.
+func (e *Engine) takeSockets() (*sockets, error) {
 	if e.pool == nil {
-		rtpConn, rtcpConn, err = e.bindAny()
-		return rtpConn, rtcpConn, -1, err
+		rtpConn, rtcpConn, err := e.bindAny()
+		if err != nil {
+			return nil, err
+		}
+		return newSockets(e, rtpConn, rtcpConn, -1), nil
 	}
 	lastErr := ErrNoPorts
 	for range e.pool.size() {
-		slot, port, ok := e.pool.take(e.now())
+		sock, slot, port, stale, ok := e.pool.take(e.now())
+		e.closeStale(stale)
 		if !ok {
 			break
 		}
-		if rtpConn, rtcpConn, err = e.bindPort(port); err == nil {
-			return rtpConn, rtcpConn, slot, nil
+		if sock != nil {
+			return sock, nil
 		}
-		e.pool.give(slot, time.Time{}) // taken by someone outside the switch; try the next
+		rtpConn, rtcpConn, err := e.bindPort(port)
+		if err == nil {
+			return newSockets(e, rtpConn, rtcpConn, slot), nil
+		}
+		e.pool.unbound(slot, time.Time{}) // taken by someone outside the switch; try the next
 		lastErr = fmt.Errorf("%w (last: %w)", ErrNoPorts, err)
 	}
-	return nil, nil, 0, lastErr
+	return nil, lastErr
 }
 
 func (e *Engine) bindPort(port int) (rtpConn, rtcpConn *net.UDPConn, err error) {
@@ -216,63 +233,149 @@ func (e *Engine) bindAny() (rtpConn, rtcpConn *net.UDPConn, err error) {
 	return nil, nil, fmt.Errorf("%w: no free port above an OS-chosen one: %w", ErrNoPorts, err)
 }
 
-// release gives a closed endpoint's pair back to the pool after the drain
-// and keeps its counters in the engine's totals.
-func (e *Engine) release(ep *Endpoint) {
+// release keeps a closed endpoint's counters in the engine's totals and
+// gives its sockets back to the pool to drain, or closes them (no pool, or
+// the engine is closed).
+func (e *Engine) release(ep *Endpoint) error {
 	e.mu.Lock()
 	delete(e.live, ep)
 	e.closed.add(&ep.stats)
 	e.mu.Unlock()
-	if slot := ep.slot; e.pool != nil && slot >= 0 {
-		until := time.Time{}
-		if e.drain > 0 {
-			until = e.now().Add(e.drain)
-		}
-		e.pool.give(slot, until)
+	if e.pool == nil {
+		return ep.sock.close()
 	}
+	now := e.now()
+	until := now // when the pair may serve the next call
+	if e.drain > 0 {
+		until = now.Add(e.drain)
+	}
+	return e.closeStale(e.pool.give(ep.sock, until, now))
 }
 
-// portPool hands out the port pairs of a range round-robin, so a freed pair
-// is reused as late as possible, and never before its quarantine ends.
+// closeStale closes pairs taken out of the pool and frees their slots; a
+// slot whose drain has not ended yet stays out of use until it has.
+func (e *Engine) closeStale(socks []*sockets) error {
+	var errs []error
+	for _, s := range socks {
+		errs = append(errs, s.close())
+		e.pool.unbound(s.slot, s.until)
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes the pooled sockets (shutdown). Endpoints still open, or
+// made later, close their sockets when they close.
+func (e *Engine) Close() error {
+	if e.pool == nil {
+		return nil
+	}
+	return e.closeStale(e.pool.close())
+}
+
+// portPool hands out the port pairs of a range. A pair given back stays
+// bound in a queue, oldest first, until its drain ends; the next endpoint
+// takes the oldest drained one, so a freed pair is reused as late as the
+// queue allows and never before its drain ends. A pair that still receives
+// packets (a phone that missed its BYE and streams on) is drained again
+// from the last of them: it serves a new call only after drain of quiet.
+// With no drained pair ready the next unbound pair is taken round-robin. A
+// pair that has waited IdleClose after its drain is closed.
 type portPool struct {
-	first int // first RTP port (even)
-	mu    sync.Mutex
-	next  int         // slot to try first
-	used  []bool      // held by an open endpoint
-	until []time.Time // quarantined until (zero: free at once)
+	first  int           // first RTP port (even)
+	drain  time.Duration // quiet needed before reuse; <= 0: none
+	mu     sync.Mutex
+	next   int         // unbound slot to try first
+	used   []bool      // held by an endpoint, or bound in the queue
+	idle   []*sockets  // bound pairs given back, in drain order
+	until  []time.Time // unbound slots kept out until then (bind failures: zero)
+	closed bool        // the engine is closed: pairs given back are closed
 }
 
-func newPortPool(low, high int) (*portPool, error) {
+func newPortPool(low, high int, drain time.Duration) (*portPool, error) {
 	first := low + low%2
 	if low < 1 || high > 65535 || first+1 > high {
 		return nil, fmt.Errorf("media: port range %d-%d holds no RTP/RTCP pair", low, high)
 	}
 	n := (high - first + 1) / 2
-	return &portPool{first: first, used: make([]bool, n), until: make([]time.Time, n)}, nil
+	return &portPool{first: first, drain: drain, used: make([]bool, n), until: make([]time.Time, n)}, nil
 }
 
 func (p *portPool) size() int { return len(p.used) }
 
-func (p *portPool) take(now time.Time) (slot, port int, ok bool) {
+// take returns a drained bound pair (sock), or else an unbound slot and its
+// port to bind; stale are pairs idle too long, for the caller to close.
+func (p *portPool) take(now time.Time) (sock *sockets, slot, port int, stale []*sockets, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	stale = p.trimLocked(now)
+	for n := len(p.idle); n > 0 && !now.Before(p.idle[0].until); n-- {
+		sock = p.idle[0]
+		p.idle[0] = nil
+		p.idle = p.idle[1:]
+		if last := sock.lastStray.Load(); p.drain > 0 && last != 0 {
+			if quiet := time.Unix(0, last).Add(p.drain); now.Before(quiet) {
+				sock.until = quiet // still receiving: drain again, behind the others
+				p.idle = append(p.idle, sock)
+				continue
+			}
+		}
+		return sock, sock.slot, sock.port, stale, true
+	}
 	for i := range len(p.used) {
 		s := (p.next + i) % len(p.used)
 		if !p.used[s] && !now.Before(p.until[s]) {
 			p.used[s], p.until[s] = true, time.Time{}
 			p.next = (s + 1) % len(p.used)
-			return s, p.first + 2*s, true
+			return nil, s, p.first + 2*s, stale, true
 		}
 	}
-	return 0, 0, false
+	return nil, 0, 0, stale, false
 }
 
-func (p *portPool) give(slot int, until time.Time) {
+// give queues a closed endpoint's bound pair until its drain ends; once the
+// pool is closed it hands the pair back in stale, for closing.
+func (p *portPool) give(s *sockets, until, now time.Time) (stale []*sockets) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.until = until
+	if p.closed {
+		return []*sockets{s}
+	}
+	p.idle = append(p.idle, s)
+	return p.trimLocked(now)
+}
+
+// unbound frees a slot whose sockets are closed (or never bound), for use
+// from until on (zero: at once).
+func (p *portPool) unbound(slot int, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.used[slot], p.until[slot] = false, until
 }
 
+// trimLocked takes the pairs idle for IdleClose after their drain out of
+// the queue; their slots stay used until the caller has closed them.
+func (p *portPool) trimLocked(now time.Time) (stale []*sockets) {
+	for len(p.idle) > 0 && now.Sub(p.idle[0].until) > IdleClose {
+		stale = append(stale, p.idle[0])
+		p.idle[0] = nil
+		p.idle = p.idle[1:]
+	}
+	return stale
+}
+
+// close empties the queue for closing (engine shutdown); pairs given back
+// later are closed as they come.
+func (p *portPool) close() []*sockets {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	out := p.idle
+	p.idle = nil
+	return out
+}
+
+// inUse counts pairs held by endpoints or still draining.
 func (p *portPool) inUse(now time.Time) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -280,6 +383,11 @@ func (p *portPool) inUse(now time.Time) int {
 	for s, used := range p.used {
 		if used || now.Before(p.until[s]) {
 			n++
+		}
+	}
+	for _, s := range p.idle {
+		if !now.Before(s.until) {
+			n-- // bound but drained: ready for the next endpoint
 		}
 	}
 	return n

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -191,5 +192,138 @@ func TestNewEngineConfig(t *testing.T) {
 	e, _ := media.NewEngine(media.Config{AdvertiseIP: net.IPv4(192, 168, 1, 2)})
 	if e.AdvertiseAddr().String() != "192.168.1.2" {
 		t.Errorf("AdvertiseAddr = %v", e.AdvertiseAddr())
+	}
+}
+
+// With a port range a closed endpoint's pair stays bound: what arrives while
+// it drains is dropped (counted as ignored), and once drained the pair
+// serves the next endpoint as new: nothing latched, nothing counted.
+func TestPooledPairIsReusedClean(t *testing.T) {
+	clock := newFakeClock()
+	low, high := freeRange(t, 1)
+	e := newEngine(t, media.Config{PortLow: low, PortHigh: high, Drain: 2 * time.Second})
+	media.SetClock(e, clock.now)
+	a, b := newPhone(t), newPhone(t)
+
+	old := newEndpoint(t, e)
+	old.SetRemote(a.addr(), media.PCMU, 0)
+	a.sendAudio(epAddr(old), media.PCMU, [][]byte{make([]byte, 160)})
+	waitFor(t, "the first packet", func() bool { return old.Stats().PacketsIn == 1 })
+	old.Close()
+
+	a.sendAudio(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(low)), media.PCMU, [][]byte{make([]byte, 160)})
+	waitFor(t, "the late packet to be dropped", func() bool { return e.Totals().Ignored == 1 })
+	if _, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: low}); err == nil {
+		t.Fatal("a draining pair must stay bound")
+	}
+
+	clock.advance(2 * time.Second)
+	next := newEndpoint(t, e)
+	if next.LocalPort() != low {
+		t.Fatalf("port %d, want the drained pair %d", next.LocalPort(), low)
+	}
+	if s := next.Stats(); s.PacketsIn != 0 || s.Latched.IsValid() {
+		t.Fatalf("the reused pair carries the old call's state: %+v", s)
+	}
+	next.SetRemote(b.addr(), media.PCMU, 0)
+	b.sendAudio(epAddr(next), media.PCMU, [][]byte{make([]byte, 160)})
+	waitFor(t, "the new call's packet", func() bool { return next.Stats().Latched == b.addr() })
+	if got := e.Totals(); got.PacketsIn != 2 || got.Ignored != 1 {
+		t.Fatalf("totals %+v, want 2 in (one per call), 1 ignored", got)
+	}
+}
+
+// A pair left in the pool IdleClose after its drain is closed, and bound
+// again when needed.
+func TestIdlePairsAreClosed(t *testing.T) {
+	clock := newFakeClock()
+	low, high := freeRange(t, 2)
+	e := newEngine(t, media.Config{PortLow: low, PortHigh: high, Drain: 2 * time.Second})
+	media.SetClock(e, clock.now)
+	first := newEndpoint(t, e)
+	first.Close()
+	clock.advance(2*time.Second + media.IdleClose + time.Millisecond)
+	second := newEndpoint(t, e) // the first pair is closed on the way
+	if second.LocalPort() != low+2 {
+		t.Fatalf("port %d, want %d (round robin after the first pair)", second.LocalPort(), low+2)
+	}
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: low})
+	if err != nil {
+		t.Fatalf("the idle pair was not closed: %v", err)
+	}
+	c.Close()
+	if e.InUse() != 1 {
+		t.Fatalf("InUse %d, want 1", e.InUse())
+	}
+	if third := newEndpoint(t, e); third.LocalPort() != low {
+		t.Fatalf("port %d, want %d bound again", third.LocalPort(), low)
+	}
+}
+
+// A pooled pair that keeps receiving after its call (a phone that missed
+// the BYE streams on) is drained again from its last packet: the next call
+// gets it only after the drain period of quiet, never while the old stream
+// could still latch it.
+func TestStreamingPairIsNotReused(t *testing.T) {
+	clock := newFakeClock()
+	low, high := freeRange(t, 1)
+	e := newEngine(t, media.Config{PortLow: low, PortHigh: high, Drain: 2 * time.Second})
+	media.SetClock(e, clock.now)
+	a := newPhone(t)
+	to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(low))
+
+	old := newEndpoint(t, e)
+	old.SetRemote(a.addr(), media.PCMU, 0)
+	old.Close()
+	clock.advance(1500 * time.Millisecond)
+	a.sendAudio(to, media.PCMU, [][]byte{make([]byte, 160)})
+	waitFor(t, "the late packet to be dropped", func() bool { return e.Totals().Ignored == 1 })
+
+	clock.advance(500 * time.Millisecond) // the drain from Close is over, not from the last packet
+	if ep, err := e.NewEndpoint(); !errors.Is(err, media.ErrNoPorts) {
+		if ep != nil {
+			ep.Close()
+		}
+		t.Fatalf("2 s after Close, 0.5 s after a late packet: %v, want ErrNoPorts", err)
+	}
+	if e.InUse() != 1 {
+		t.Fatalf("InUse %d, want 1 (draining again)", e.InUse())
+	}
+	clock.advance(1500 * time.Millisecond)
+	next := newEndpoint(t, e)
+	if next.LocalPort() != low {
+		t.Fatalf("port %d, want the drained pair %d", next.LocalPort(), low)
+	}
+	if s := next.Stats(); s.PacketsIn != 0 || s.Ignored != 0 || s.Latched.IsValid() {
+		t.Fatalf("the reused pair carries the old call's state: %+v", s)
+	}
+}
+
+// Engine.Close closes the pairs in the pool, and an endpoint closed after it
+// closes its own ports instead of pooling them.
+func TestEngineCloseClosesPooledPairs(t *testing.T) {
+	low, high := freeRange(t, 2)
+	e := newEngine(t, media.Config{PortLow: low, PortHigh: high, Drain: 2 * time.Second})
+	open, pooled := newEndpoint(t, e), newEndpoint(t, e)
+	pooled.Close()
+	if _, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: pooled.LocalPort()}); err == nil {
+		t.Fatal("a pooled pair must stay bound")
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open.Close()
+	for _, port := range []int{low, low + 1, low + 2, low + 3} {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: port})
+		if err != nil {
+			t.Fatalf("port %d still bound after Engine.Close: %v", port, err)
+		}
+		c.Close()
+	}
+	if ep, err := e.NewEndpoint(); !errors.Is(err, media.ErrNoPorts) {
+		if ep != nil {
+			ep.Close()
+		}
+		t.Fatalf("after Close, both pairs draining: %v, want ErrNoPorts", err)
 	}
 }

@@ -23,7 +23,6 @@ var loopback = net.IPv4(127, 0, 0, 1)
 // test fail if an endpoint goroutine outlives it.
 func newEngine(t testing.TB, cfg media.Config) *media.Engine {
 	t.Helper()
-	t.Cleanup(func() { checkNoEndpointGoroutines(t) })
 	if cfg.BindIP == nil {
 		cfg.BindIP = loopback
 	}
@@ -31,6 +30,10 @@ func newEngine(t testing.TB, cfg media.Config) *media.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		e.Close()
+		checkNoEndpointGoroutines(t)
+	})
 	return e
 }
 
@@ -54,7 +57,7 @@ func epAddr(ep *media.Endpoint) netip.AddrPort {
 // may be in flight.
 func checkNoEndpointGoroutines(t testing.TB) {
 	t.Helper()
-	checkNoGoroutine(t, "media.(*Endpoint).read", "media.(*pacer).loop", "media.(*pacerRun).help")
+	checkNoGoroutine(t, "media.(*sockets).read", "media.(*pacer).loop", "media.(*pacerRun).help")
 }
 
 // checkNoGoroutine fails if a goroutine runs a function named fns.

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
+	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +37,15 @@ type office struct {
 
 func newOffice(t *testing.T, cfg call.Config) *office {
 	t.Helper()
-	if cfg.NotAvailable == nil {
-		cfg.NotAvailable = bytes.Repeat([]byte{0xff}, 800) // 100 ms: tests need not wait for the spoken message
+	return newOfficeWith(t, phonetest.SwitchOptions{Calls: cfg})
+}
+
+func newOfficeWith(t *testing.T, opts phonetest.SwitchOptions) *office {
+	t.Helper()
+	if opts.Calls.NotAvailable == nil {
+		opts.Calls.NotAvailable = bytes.Repeat([]byte{0xff}, 800) // 100 ms: tests need not wait for the spoken message
 	}
-	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{Calls: cfg})
+	sw := phonetest.StartSwitch(t, opts)
 	sw.AddUser(t, "200", "secret-200")
 	sw.AddUser(t, "201", "secret-201")
 	o := &office{sw: sw,
@@ -201,6 +209,70 @@ func TestForkingFirstAnswerWinsOthersCancelled(t *testing.T) {
 		t.Fatalf("record = %+v", rec)
 	}
 	o.noLeaks(t) // the desk phone's branch was cancelled and its port freed
+}
+
+// With a port range, as in production, a call's ports go back to the pool
+// still bound and serve a later call once drained: here 4 pairs serve 3
+// calls, the third on the drained pairs of the first, and every call
+// carries audio both ways.
+func TestPooledPortsServeCallAfterCall(t *testing.T) {
+	low := freeUDPRange(t, 8)
+	o := newOfficeWith(t, phonetest.SwitchOptions{RTPPorts: [2]int{low, low + 7}})
+	for i := range 3 {
+		if i == 2 { // both calls' pairs are taken or draining: wait for the first call's
+			deadline := time.Now().Add(10 * time.Second)
+			for o.sw.Media.InUse() > 2 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		a, err := o.alice.Dial(ctx(t), "201")
+		if err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+		b := answered(t, o.bob)
+		talk(t, a, b)
+		if err := a.Hangup(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-b.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("call %d: the callee was not hung up", i+1)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (len(o.sw.Server.Calls().Active()) > 0 || o.sw.Media.Open() > 0) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, open := len(o.sw.Server.Calls().Active()), o.sw.Media.Open(); n > 0 || open > 0 {
+		t.Fatalf("after the calls: %d calls, %d open endpoints", n, open)
+	}
+}
+
+// freeUDPRange finds n consecutive free UDP ports on 127.0.0.1, the first
+// even: above Linux's ephemeral ports (32768–60999) and clear of the ranges
+// serve and the benchmarks use, as media's freeRange.
+func freeUDPRange(t *testing.T, n int) int {
+	t.Helper()
+	for range 50 {
+		low := 61000 + 2*rand.IntN(2000)
+		var conns []net.PacketConn
+		for p := low; p < low+n; p++ {
+			c, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if len(conns) == n {
+			return low
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
 }
 
 func TestCallerCancelsWhileRinging(t *testing.T) {

@@ -137,6 +137,9 @@ func (s *Switch) Stop() {
 		s.done.Wait()
 		s.cancel = nil
 	}
+	if s.Media != nil {
+		s.Media.Close() // pooled ports (with RTPPorts); a restart binds anew
+	}
 	if s.Store != nil {
 		s.Store.Close()
 	}
