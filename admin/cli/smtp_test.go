@@ -16,7 +16,7 @@ import (
 )
 
 func TestSMTPTestCommand(t *testing.T) {
-	srv := smtpfake.Start(t, "nobody@example.com")
+	srv := smtpfake.Start(t, smtpfake.Options{RejectTo: "nobody@example.com"})
 	check := func(t *testing.T, dir string) {
 		run := func(want int, args ...string) string {
 			t.Helper()

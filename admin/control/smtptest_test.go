@@ -25,7 +25,7 @@ func TestTestSMTP(t *testing.T) {
 			c := ctx(t)
 			_, err := ops.TestSMTP(c, "alice@example.com")
 			wantStatus(t, err, http.StatusNotFound) // no server set up
-			srv := smtpfake.Start(t, "nobody@example.com")
+			srv := smtpfake.Start(t, smtpfake.Options{RejectTo: "nobody@example.com"})
 			if err := st.PutSMTP(store.SMTPSettings{Host: "127.0.0.1", Port: srv.Port(), From: "pbx@example.com", TLS: store.TLSOff}); err != nil {
 				t.Fatal(err)
 			}

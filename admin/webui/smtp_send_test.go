@@ -19,7 +19,7 @@ func TestSMTPTestEmail(t *testing.T) {
 	if _, err := e.ops.SetUser(t.Context(), "100", control.UserPatch{Email: &boss}); err != nil {
 		t.Fatal(err)
 	}
-	srv := smtpfake.Start(t, "nobody@example.com")
+	srv := smtpfake.Start(t, smtpfake.Options{RejectTo: "nobody@example.com"})
 	b := e.login("100")
 	if r := b.post("/admin/preferences/smtp/test", url.Values{"to": {"boss@example.com"}}); r.code != http.StatusSeeOther ||
 		r.hdr.Get("Location") != "/admin/preferences?reauth=1" {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"switchboard/store"
+	"switchboard/switch/voicemail/smtpfake"
 )
 
 // parsedMail is an email as a mail client sees it.
@@ -183,34 +184,34 @@ func TestSMTPDelivery(t *testing.T) {
 	msg := store.VoiceMessage{ID: "m1", Ext: "200", Caller: "201", Time: time.Now(), Duration: 2 * time.Second}
 	for _, tc := range []struct {
 		name     string
-		server   func(*fakeSMTP)
+		server   smtpfake.Options
 		settings store.SMTPSettings
 		err      string
 		tls      bool
 		authUser string
 	}{
 		{name: "plain relay on this machine", settings: store.SMTPSettings{}},
-		{name: "STARTTLS and AUTH", server: func(f *fakeSMTP) { f.startTLS, f.user, f.password = true, "pbx", "s3cret" },
+		{name: "STARTTLS and AUTH", server: smtpfake.Options{StartTLS: true, User: "pbx", Password: "s3cret"},
 			settings: store.SMTPSettings{Username: "pbx", Password: "s3cret"}, tls: true, authUser: "pbx"},
-		{name: "STARTTLS used when offered", server: func(f *fakeSMTP) { f.startTLS = true }, tls: true},
-		{name: "STARTTLS off", server: func(f *fakeSMTP) { f.startTLS = true }, settings: store.SMTPSettings{TLS: store.TLSOff}},
+		{name: "STARTTLS used when offered", server: smtpfake.Options{StartTLS: true}, tls: true},
+		{name: "STARTTLS off", server: smtpfake.Options{StartTLS: true}, settings: store.SMTPSettings{TLS: store.TLSOff}},
 		{name: "STARTTLS required but missing", settings: store.SMTPSettings{TLS: store.TLSRequire}, err: "does not offer STARTTLS"},
-		{name: "implicit TLS", server: func(f *fakeSMTP) { f.implicit, f.user, f.password = true, "pbx", "pw" },
+		{name: "implicit TLS", server: smtpfake.Options{Implicit: true, User: "pbx", Password: "pw"},
 			settings: store.SMTPSettings{TLS: store.TLSImplicit, Username: "pbx", Password: "pw"}, tls: true, authUser: "pbx"},
-		{name: "password to this machine without TLS", server: func(f *fakeSMTP) { f.user, f.password = "pbx", "pw" },
+		{name: "password to this machine without TLS", server: smtpfake.Options{User: "pbx", Password: "pw"},
 			settings: store.SMTPSettings{Username: "pbx", Password: "pw"}, authUser: "pbx"},
-		{name: "wrong password", server: func(f *fakeSMTP) { f.startTLS, f.user, f.password = true, "pbx", "right" },
+		{name: "wrong password", server: smtpfake.Options{StartTLS: true, User: "pbx", Password: "right"},
 			settings: store.SMTPSettings{Username: "pbx", Password: "wrong"}, err: "AUTH"},
 		{name: "no AUTH offered", settings: store.SMTPSettings{Username: "pbx", Password: "pw"}, err: "does not offer AUTH"},
-		{name: "recipient refused", server: func(f *fakeSMTP) { f.rejectTo = "alice@example.com" }, err: "RCPT"},
+		{name: "recipient refused", server: smtpfake.Options{RejectTo: "alice@example.com"}, err: "RCPT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startFakeSMTP(t, tc.server)
+			srv := smtpfake.Start(t, tc.server)
 			cfg := tc.settings
-			cfg.Host, cfg.Port, cfg.From = "127.0.0.1", srv.port(), "pbx@example.com"
-			m := &SMTP{Settings: settings{smtp: &cfg}, TLS: &tls.Config{RootCAs: srv.roots}, Hostname: "switchboard.test"}
+			cfg.Host, cfg.Port, cfg.From = "127.0.0.1", srv.Port(), "pbx@example.com"
+			m := &SMTP{Settings: settings{smtp: &cfg}, TLS: &tls.Config{RootCAs: srv.Roots()}, Hostname: "switchboard.test"}
 			err := m.Deliver(t.Context(), "alice@example.com", msg, audio)
-			got := srv.messages()
+			got := srv.Messages()
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want one about %q", err, tc.err)
@@ -227,10 +228,10 @@ func TestSMTPDelivery(t *testing.T) {
 				t.Fatalf("%d messages delivered", len(got))
 			}
 			d := got[0]
-			if d.from != "pbx@example.com" || d.to != "alice@example.com" || d.tls != tc.tls || d.authUser != tc.authUser {
-				t.Fatalf("delivered from %s to %s, tls=%v auth=%q", d.from, d.to, d.tls, d.authUser)
+			if d.From != "pbx@example.com" || d.To != "alice@example.com" || d.TLS != tc.tls || d.AuthUser != tc.authUser {
+				t.Fatalf("delivered from %s to %s, tls=%v auth=%q", d.From, d.To, d.TLS, d.AuthUser)
 			}
-			if !bytes.Equal(wavAudio(t, parseMail(t, d.data).wav), audio) {
+			if !bytes.Equal(wavAudio(t, parseMail(t, []byte(d.Data)).wav), audio) {
 				t.Fatal("the attachment is not the recording")
 			}
 		})
@@ -243,8 +244,8 @@ func TestSMTPDelivery(t *testing.T) {
 		}
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
-		srv := startFakeSMTP(t, func(f *fakeSMTP) { f.startTLS = true })
-		cfg := store.SMTPSettings{Host: "127.0.0.1", Port: srv.port(), From: "pbx@example.com"}
+		srv := smtpfake.Start(t, smtpfake.Options{StartTLS: true})
+		cfg := store.SMTPSettings{Host: "127.0.0.1", Port: srv.Port(), From: "pbx@example.com"}
 		m := &SMTP{Settings: settings{smtp: &cfg}} // the system's roots do not know the fake
 		if err := m.Deliver(t.Context(), "a@example.com", msg, nil); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 			t.Fatalf("err = %v", err)
@@ -275,13 +276,13 @@ func TestIsLocal(t *testing.T) {
 // the recording; a box that keeps no emailed messages is empty afterwards,
 // and one whose email failed keeps the message.
 func TestDepositEmailedThroughSMTP(t *testing.T) {
-	srv := startFakeSMTP(t, func(f *fakeSMTP) { f.startTLS, f.user, f.password = true, "pbx", "pw" })
+	srv := smtpfake.Start(t, smtpfake.Options{StartTLS: true, User: "pbx", Password: "pw"})
 	e := newEnv(t, Config{})
-	if err := e.st.PutSMTP(store.SMTPSettings{Host: "127.0.0.1", Port: srv.port(), Username: "pbx", Password: "pw",
+	if err := e.st.PutSMTP(store.SMTPSettings{Host: "127.0.0.1", Port: srv.Port(), Username: "pbx", Password: "pw",
 		From: "voicemail@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	e.vm.Mail = &SMTP{Settings: e.st, TLS: &tls.Config{RootCAs: srv.roots}}
+	e.vm.Mail = &SMTP{Settings: e.st, TLS: &tls.Config{RootCAs: srv.Roots()}}
 	if _, err := e.st.UpdateMailbox("200", func(m *store.Mailbox) error {
 		m.Email, m.EmailAudio, m.KeepAfterEmail = "alice@example.com", true, false
 		return nil
@@ -291,11 +292,11 @@ func TestDepositEmailedThroughSMTP(t *testing.T) {
 	speech := append(tone(2500), silence(300)...)
 	noErr(t, e.vm.Deposit(t.Context(), newSession(t, "", fakeRec{audio: speech, hangup: true}), "200"))
 	e.vm.Wait()
-	got := srv.messages()
-	if len(got) != 1 || !got[0].tls || got[0].to != "alice@example.com" {
+	got := srv.Messages()
+	if len(got) != 1 || !got[0].TLS || got[0].To != "alice@example.com" {
 		t.Fatalf("delivered %+v", got)
 	}
-	p := parseMail(t, got[0].data)
+	p := parseMail(t, []byte(got[0].Data))
 	if !bytes.Equal(wavAudio(t, p.wav), speech) || p.subject != "New voicemail from Bob Jones (201)" {
 		t.Fatalf("email %q with %d bytes of audio", p.subject, len(p.wav))
 	}
@@ -304,7 +305,7 @@ func TestDepositEmailedThroughSMTP(t *testing.T) {
 	}
 
 	// The server goes away: the message stays, and the lamp lights.
-	srv.ln.Close()
+	srv.Close()
 	noErr(t, e.vm.Deposit(t.Context(), newSession(t, "", fakeRec{audio: speech, hangup: true}), "200"))
 	e.vm.Wait()
 	if msgs, _ := e.st.Messages("200"); len(msgs) != 1 {
@@ -316,15 +317,15 @@ func TestDepositEmailedThroughSMTP(t *testing.T) {
 }
 
 func TestSMTPSendTest(t *testing.T) {
-	srv := startFakeSMTP(t, func(f *fakeSMTP) { f.rejectTo = "nobody@example.com" })
-	cfg := store.SMTPSettings{Host: "127.0.0.1", Port: srv.port(), From: "pbx@example.com"}
+	srv := smtpfake.Start(t, smtpfake.Options{RejectTo: "nobody@example.com"})
+	cfg := store.SMTPSettings{Host: "127.0.0.1", Port: srv.Port(), From: "pbx@example.com"}
 	m := &SMTP{Settings: settings{smtp: &cfg}, Hostname: "switchboard.test"}
 	if err := m.SendTest(t.Context(), "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	got := srv.messages()
-	if len(got) != 1 || got[0].to != "alice@example.com" || got[0].from != "pbx@example.com" ||
-		!strings.Contains(string(got[0].data), "Subject: Switchboard test email") {
+	got := srv.Messages()
+	if len(got) != 1 || got[0].To != "alice@example.com" || got[0].From != "pbx@example.com" ||
+		!strings.Contains(got[0].Data, "Subject: Switchboard test email") {
 		t.Fatalf("sent: %+v", got)
 	}
 	if err := m.SendTest(t.Context(), "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "550") {
