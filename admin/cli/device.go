@@ -1,12 +1,15 @@
 package cli
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"switchboard/admin/control"
 )
 
 func newDeviceCmd(g *globals) *cobra.Command {
@@ -52,38 +55,9 @@ func newDeviceListCmd(g *globals) *cobra.Command {
 		Short: "List devices and where they are registered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, done, err := g.openOps(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			devices, err := ops.ListDevices(cmd.Context(), ext)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(devices)
-			}
-			if len(devices) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no devices")
-				return nil
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "DEVICE\tEXT\tSTATUS\tCONTACT\tSOURCE\tUSER AGENT\tEXPIRES IN")
-			for _, d := range devices {
-				if len(d.Bindings) == 0 {
-					status := "offline"
-					if d.Disabled {
-						status = "disabled"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\n", d.ID, d.Ext, status)
-				}
-				for _, b := range d.Bindings {
-					fmt.Fprintf(tw, "%s\t%s\tonline\t%s\t%s/%s\t%s\t%s\n", d.ID, d.Ext, b.Contact, b.Source,
-						b.Transport, dash(b.UserAgent), time.Until(b.Expires).Round(time.Second))
-				}
-			}
-			return tw.Flush()
+			return show(cmd, g, asJSON, func(ctx context.Context, ops control.Ops) ([]control.DeviceView, error) {
+				return ops.ListDevices(ctx, ext)
+			}, printDevices)
 		},
 	}
 	cmd.Flags().StringVar(&ext, "ext", "", "only this user's devices")
@@ -113,4 +87,27 @@ func newDeviceRemoveCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&id, "id", "", "device id, e.g. 200b (required)")
 	cmd.MarkFlagRequired("id")
 	return cmd
+}
+
+func printDevices(w io.Writer, devices []control.DeviceView) error {
+	if len(devices) == 0 {
+		fmt.Fprintln(w, "no devices")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tEXT\tSTATUS\tCONTACT\tSOURCE\tUSER AGENT\tEXPIRES IN")
+	for _, d := range devices {
+		if len(d.Bindings) == 0 {
+			status := "offline"
+			if d.Disabled {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\n", d.ID, d.Ext, status)
+		}
+		for _, b := range d.Bindings {
+			fmt.Fprintf(tw, "%s\t%s\tonline\t%s\t%s/%s\t%s\t%s\n", d.ID, d.Ext, b.Contact, b.Source,
+				b.Transport, dash(b.UserAgent), time.Until(b.Expires).Round(time.Second))
+		}
+	}
+	return tw.Flush()
 }

@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -145,7 +145,7 @@ func describeFile(c control.AudioFile) string {
 }
 
 // printMusic says what a held caller hears now.
-func printMusic(out io.Writer, v control.MusicView) {
+func printMusic(out io.Writer, v control.MusicView) error {
 	if v.Custom {
 		fmt.Fprintf(out, "music on hold: uploaded music, %s, looping\n", duration(v.Music))
 	} else {
@@ -159,6 +159,7 @@ func printMusic(out io.Writer, v control.MusicView) {
 	if v.Live {
 		fmt.Fprintln(out, "the running server plays this now")
 	}
+	return nil
 }
 
 func duration(d time.Duration) string {
@@ -196,22 +197,9 @@ func newMohShowCmd(g *globals) *cobra.Command {
 		Short: "Show the music on hold and the intro: uploaded or built in, and how long",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, done, err := g.openOps(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			v, err := ops.ShowMusic(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(v)
-			}
-			printMusic(cmd.OutOrStdout(), v)
-			return nil
+			return show(cmd, g, asJSON, func(ctx context.Context, ops control.Ops) (control.MusicView, error) {
+				return ops.ShowMusic(ctx)
+			}, printMusic)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (durations in nanoseconds)")

@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/admin/control"
 	"switchboard/media"
@@ -109,7 +111,8 @@ func TestMohCommands(t *testing.T) {
 		t.Fatalf("moh reset: %d %s", code, stdout)
 	}
 	code, stdout, _, _ = execute(t, "--data", data, "moh", "show", "--json")
-	if code != 0 || !strings.Contains(stdout, `"custom": false`) {
+	var shown control.MusicView
+	if code != 0 || json.Unmarshal([]byte(stdout), &shown) != nil || shown.Custom || shown.Music != 32*time.Second {
 		t.Fatalf("moh show --json: %d %s", code, stdout)
 	}
 }

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -37,19 +37,9 @@ func newRuleListCmd(g *globals) *cobra.Command {
 		Short: "Show a user's rules, do not disturb, forwarding, and what a call does now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, done, err := g.openOps(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			v, err := ops.CallHandling(cmd.Context(), ext, at)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(v)
-			}
-			return printHandling(cmd.OutOrStdout(), v, at != "")
+			return show(cmd, g, asJSON, func(ctx context.Context, ops control.Ops) (control.HandlingView, error) {
+				return ops.CallHandling(ctx, ext, at)
+			}, func(w io.Writer, v control.HandlingView) error { return printHandling(w, v, at != "") })
 		},
 	}
 	cmd.Flags().StringVar(&ext, "ext", "", "extension of the user (required)")

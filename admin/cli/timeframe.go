@@ -1,8 +1,9 @@
 package cli
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -39,33 +40,9 @@ func newTimeFrameListCmd(g *globals) *cobra.Command {
 		Long:  "List time frames: every frame, or with --owner those a user's rules can use (the organisation's and their own).",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, done, err := g.openOps(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			frames, err := ops.ListTimeFrames(cmd.Context(), owner)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(frames)
-			}
-			if len(frames) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no time frames")
-				return nil
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tOWNER\tWHEN\tUSED BY")
-			for _, f := range frames {
-				var used []string
-				for _, u := range f.UsedBy {
-					used = append(used, fmt.Sprintf("%s: %s", u.Ext, u.Rule))
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.ID, f.Name, dashIf(f.Owner, "organisation"),
-					formatFrame(f.TimeFrame), dashIf(strings.Join(used, ", "), "-"))
-			}
-			return tw.Flush()
+			return show(cmd, g, asJSON, func(ctx context.Context, ops control.Ops) ([]control.TimeFrameView, error) {
+				return ops.ListTimeFrames(ctx, owner)
+			}, printTimeFrames)
 		},
 	}
 	cmd.Flags().StringVar(&owner, "owner", "", "only the frames this user's rules can use")
@@ -517,4 +494,22 @@ func formatFrame(tf store.TimeFrame) string {
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, "; ")
+}
+
+func printTimeFrames(w io.Writer, frames []control.TimeFrameView) error {
+	if len(frames) == 0 {
+		fmt.Fprintln(w, "no time frames")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tOWNER\tWHEN\tUSED BY")
+	for _, f := range frames {
+		var used []string
+		for _, u := range f.UsedBy {
+			used = append(used, fmt.Sprintf("%s: %s", u.Ext, u.Rule))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.ID, f.Name, dashIf(f.Owner, "organisation"),
+			formatFrame(f.TimeFrame), dashIf(strings.Join(used, ", "), "-"))
+	}
+	return tw.Flush()
 }

@@ -3,8 +3,8 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,19 +82,9 @@ func newUserListCmd(g *globals) *cobra.Command {
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, done, err := g.openOps(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			users, err := ops.ListUsers(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(users)
-			}
-			return printUsers(cmd.OutOrStdout(), users)
+			return show(cmd, g, asJSON, func(ctx context.Context, ops control.Ops) ([]control.UserView, error) {
+				return ops.ListUsers(ctx)
+			}, printUsers)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -76,19 +76,9 @@ func newVoicemailListCmd(g *globals) *cobra.Command {
 		Short: "Show a user's voicemail settings and messages, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, done, err := g.openOps(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			vm, err := ops.Voicemail(cmd.Context(), ext)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(vm)
-			}
-			return printVoicemail(cmd.OutOrStdout(), vm)
+			return show(cmd, g, asJSON, func(ctx context.Context, ops control.Ops) (control.VoicemailView, error) {
+				return ops.Voicemail(ctx, ext)
+			}, printVoicemail)
 		},
 	}
 	cmd.Flags().StringVar(&ext, "ext", "", "extension of the user (required)")
@@ -318,19 +308,9 @@ func newSMTPShowCmd(g *globals) *cobra.Command {
 		Short: "Show the SMTP settings (not the password)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, done, err := g.openOps(false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			v, err := ops.SMTP(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(v)
-			}
-			return printSMTP(cmd.OutOrStdout(), v)
+			return show(cmd, g, asJSON, func(ctx context.Context, ops control.Ops) (control.SMTPView, error) {
+				return ops.SMTP(ctx)
+			}, printSMTP)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
