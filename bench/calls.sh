@@ -77,18 +77,9 @@ mkdir -p "$out" "$logs" "$work/sipp"
 pids=()
 
 log() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh" # stop, start_switch, wait_sip
 
-# stop PID: SIGTERM, then SIGKILL after 10 s. Only processes this script started.
-stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 # The scheduler priority of our own session (autogroup), which background() must never change;
 # put back whatever happens.
 own_nice=$(sed -n 's/.* nice //p' "/proc/$$/autogroup" 2>/dev/null || true)
@@ -123,26 +114,6 @@ for _ in range(1000):
 EOF
 }
 
-# wait_sip ADDR: until something answers an OPTIONS on UDP (10 s at most).
-wait_sip() {
-	python3 - "$1" <<'EOF'
-import socket, sys
-host, port = sys.argv[1].rsplit(":", 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0)); s.settimeout(0.2)
-me = "%s:%d" % s.getsockname()
-for i in range(50):
-    msg = (f"OPTIONS sip:{host}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-calls-{i};rport\r\n"
-           f"From: <sip:bench@{me}>;tag=c{i}\r\nTo: <sip:{host}>\r\nCall-ID: calls-wait-{i}\r\n"
-           "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-    s.sendto(msg.encode(), (host, int(port)))
-    try:
-        s.recv(4096); sys.exit(0)
-    except socket.timeout:
-        pass
-sys.exit(1)
-EOF
-}
 
 # --- users, SIPp injection files, scenarios, the probe
 # Switchboard wants SIP passwords of 8+ characters: sippw-<ext>. Kamailio keeps its own
@@ -175,28 +146,6 @@ pcap_packets=$((media_secs * 50))
 "$bin" --data "$work/seed" user import "$work/users.csv" >/dev/null
 go build -o "$work/rtpprobe" ./bench/rtpprobe
 
-# start_switch 1core|2cores NAME: a switch on a fresh copy of the seeded store.
-# Sets sw_pid, sw_sip, sw_http.
-start_switch() {
-	local mode=$1 name=$2 dir=$work/$2 i
-	cp -r "$work/seed" "$dir"
-	local args=(--data "$dir" serve --sip "127.0.0.1:$(free_port)" --http 127.0.0.1:0 --https 127.0.0.1:0 --rtp-ports "$rtp_ports")
-	if [ "$mode" = 1core ]; then
-		GOMAXPROCS=1 taskset -c 1 "$bin" "${args[@]}" >"$logs/$name.log" 2>&1 &
-	else
-		env -u GOMAXPROCS "$bin" "${args[@]}" >"$logs/$name.log" 2>&1 &
-	fi
-	sw_pid=$!
-	pids+=("$sw_pid")
-	for i in $(seq 100); do
-		if grep -qs 'msg="switchboard serving"' "$logs/$name.log"; then break; fi
-		kill -0 "$sw_pid" 2>/dev/null || { cat "$logs/$name.log" >&2; exit 1; }
-		sleep 0.1
-	done
-	sw_sip=$(sed -n 's/.*msg="switchboard serving".* sip=\([^ ]*\).*/\1/p' "$logs/$name.log" | head -1)
-	sw_http=$(sed -n 's/.*msg="switchboard serving".* http=\([^ ]*\).*/\1/p' "$logs/$name.log" | head -1)
-	[ -n "$sw_sip" ] || { echo "calls.sh: switch did not start" >&2; cat "$logs/$name.log" >&2; exit 1; }
-}
 
 # start_callee NAME ADDR INF [sipp args]: registers the callee at ADDR from a free port and
 # answers there with uas_answer.xml (RTP echo on a free media port). Sets uas_pid, uas_log.
@@ -304,13 +253,13 @@ if [ "${SETUP:-1}" = 1 ]; then
 	# Runs are interleaved (1 core, 2 cores, Kamailio, then again) so that the shared machine's
 	# bad minutes hit every configuration; the median of the runs counts.
 	for r in $(seq "$setup_runs"); do
-		start_switch 1core "setup-1core-$r"
+		start_switch 1core "setup-1core-$r" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
 		start_callee "setup-1core-$r" "$sw_sip" callee.csv taskset -c 0
 		sweep "switch-1core-$r" "$sw_pid" "$sw_sip" callers.csv "$rates1"
 		stop "$uas_pid"
 		stop "$sw_pid"
 
-		start_switch 2cores "setup-2cores-$r"
+		start_switch 2cores "setup-2cores-$r" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
 		start_callee "setup-2cores-$r" "$sw_sip" callee.csv taskset -c 0
 		sweep "switch-2cores-$r" "$sw_pid" "$sw_sip" callers.csv "$rates2"
 		stop "$uas_pid"
@@ -429,12 +378,12 @@ media_run() {
 	# CPU 0, the switch and the probe on CPU 1.
 	local pre=(setsid) gen=(nice -n 19) probe=(nice -n -10)
 	if [ "$media_mode" = split ]; then
-		start_switch 1core "$name"
+		start_switch 1core "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
 		pre=()
 		gen=(taskset -c 0)
 		probe=(nice -n -10 taskset -c 1)
 	else
-		start_switch 2cores "$name"
+		start_switch 2cores "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
 	fi
 	start_callee "$name" "$sw_sip" callee.csv "${pre[@]}" "${gen[@]}"
 	background "$uas_pid"

@@ -47,17 +47,6 @@ work=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
 mkdir -p "$out" "$work/sipp" "$work/logs"
 pids=()
 
-# stop PID: SIGTERM, then SIGKILL after 10 s. Only processes this script started.
-stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup() {
 	local pid
 	for pid in "${pids[@]}"; do stop "$pid"; done
@@ -68,6 +57,8 @@ trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 log() { echo "== $*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh" # stop, start_switch, wait_sip
 
 # --- users: 1000..10999 with SIP password secret<ext> (we refuse passwords under 8 characters)
 python3 - "$work" "$users" <<'EOF'
@@ -85,49 +76,7 @@ EOF
 "$bin" --data "$work/seed" user import "$work/users.csv" >/dev/null
 cp "$repo/testdata/sipp/register_auth.xml" "$work/sipp/"
 
-# start_switch 1core|2cores NAME: a switch on a fresh copy of the seeded store.
-# Sets sw_pid, sw_sip, sw_http.
-start_switch() {
-	local mode=$1 name=$2 dir=$work/$2 i
-	cp -r "$work/seed" "$dir"
-	local args=(--data "$dir" serve --sip 127.0.0.1:0 --http 127.0.0.1:0 --https 127.0.0.1:0)
-	if [ "$mode" = 1core ]; then
-		GOMAXPROCS=1 taskset -c 1 "$bin" "${args[@]}" >"$work/logs/$name.log" 2>&1 &
-	else
-		env -u GOMAXPROCS "$bin" "${args[@]}" >"$work/logs/$name.log" 2>&1 &
-	fi
-	sw_pid=$!
-	pids+=("$sw_pid")
-	for i in $(seq 100); do
-		if grep -qs 'msg="switchboard serving"' "$work/logs/$name.log"; then break; fi
-		kill -0 "$sw_pid" 2>/dev/null || { cat "$work/logs/$name.log" >&2; exit 1; }
-		sleep 0.1
-	done
-	sw_sip=$(sed -n 's/.*msg="switchboard serving".* sip=\([^ ]*\).*/\1/p' "$work/logs/$name.log" | head -1)
-	sw_http=$(sed -n 's/.*msg="switchboard serving".* http=\([^ ]*\).*/\1/p' "$work/logs/$name.log" | head -1)
-	[ -n "$sw_sip" ] || { echo "bench: switch did not start" >&2; cat "$work/logs/$name.log" >&2; exit 1; }
-}
 
-# wait_sip ADDR: until something answers an OPTIONS on UDP (10 s at most).
-wait_sip() {
-	python3 - "$1" <<'EOF'
-import socket, sys, time
-host, port = sys.argv[1].rsplit(":", 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0)); s.settimeout(0.2)
-me = "%s:%d" % s.getsockname()
-for i in range(50):
-    msg = (f"OPTIONS sip:{host}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-bench-{i};rport\r\n"
-           f"From: <sip:bench@{me}>;tag=b{i}\r\nTo: <sip:{host}>\r\nCall-ID: bench-wait-{i}\r\n"
-           "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-    s.sendto(msg.encode(), (host, int(port)))
-    try:
-        s.recv(4096); sys.exit(0)
-    except socket.timeout:
-        pass
-sys.exit(1)
-EOF
-}
 
 # sweep NAME PID ADDR INF: one rate sweep, SIPp on CPU 0 (on a port of its own choosing:
 # a port picked once for the whole sweep could be taken by another process meanwhile). A step that misses the criterion
@@ -179,11 +128,11 @@ for run in $(seq "$runs"); do
 			break
 		fi
 	fi
-	start_switch 1core "switch-1core-$run"
+	start_switch 1core "switch-1core-$run" "$work/logs"
 	sweep "switch-1core-$run" "$sw_pid" "$sw_sip" switchboard-users.csv
 	stop "$sw_pid"
 
-	start_switch 2cores "switch-2cores-$run"
+	start_switch 2cores "switch-2cores-$run" "$work/logs"
 	sweep "switch-2cores-$run" "$sw_pid" "$sw_sip" switchboard-users.csv
 	stop "$sw_pid"
 
@@ -210,7 +159,7 @@ registered() {
 status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$2/status"; }
 rss() {
 	local mode=$1 name=rss-$1 pass n=0
-	start_switch "$mode" "$name"
+	start_switch "$mode" "$name" "$work/logs"
 	for pass in 1 2; do # a second pass only if SIPp lost some (the machine stalled)
 		(cd "$work/sipp" && taskset -c 0 sipp "$sw_sip" -sf register_auth.xml -inf switchboard-users.csv \
 			-key expires 3600 -i 127.0.0.1 -m "$users" -r 1000 -recv_timeout 5000 \
