@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"switchboard/admin/control"
 	"switchboard/admin/web"
 	"switchboard/media"
+	"switchboard/media/webrtc"
 	"switchboard/store"
 	"switchboard/switch/call"
 	"switchboard/switch/event"
@@ -68,8 +70,14 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return fmt.Errorf("media: %w", err)
 	}
 	defer engine.Close() // after the switch: its calls have closed their endpoints
+	gw, err := webrtc.New(webrtc.Config{Addr: cmp.Or(opts.WebRTC, opts.HTTPS), Log: log})
+	if err != nil {
+		ctl.Close()
+		return fmt.Errorf("webphone media: %w", err)
+	}
+	defer gw.Close() // after the switch, like the engine
 	sw, err := server.New(server.Config{Addr: opts.SIP, Digest: opts.Digest, AdvertiseIP: advertise, Media: engine,
-		Calls: call.Config{Gateway: opts.Gateway}, BuiltinVoicemail: true}, st, bus, log)
+		WebRTC: gw, Calls: call.Config{Gateway: opts.Gateway}, BuiltinVoicemail: true}, st, bus, log)
 	if err != nil {
 		ctl.Close()
 		return err
@@ -96,7 +104,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return err
 	}
 
-	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", webSrv.HTTPAddr(), "https", webSrv.HTTPSAddr(),
+	log.Info("switchboard serving", "data", opts.Data, "sip", sw.Addr(), "http", webSrv.HTTPAddr(), "https", webSrv.HTTPSAddr(), "webrtc", gw.Addr().String(),
 		"control", ctl.Addr().String())
 	var wg sync.WaitGroup
 	wg.Go(func() { sw.Serve(ctx) })

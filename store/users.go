@@ -64,7 +64,11 @@ type Device struct {
 	Realm     string    `json:"realm"`
 	Disabled  bool      `json:"disabled,omitempty"`
 	Created   time.Time `json:"created"`
+	Kind      string    `json:"kind,omitempty"` // "" a SIP phone; KindWebphone the browser webphone
 }
+
+// KindWebphone marks the device a user's browser webphone registers as.
+const KindWebphone = "webphone"
 
 // SetSIPPassword stores the digest secrets for password; the password itself is not kept.
 func (d *Device) SetSIPPassword(realm, password string) {

@@ -27,10 +27,13 @@ type ServeOptions struct {
 	// Gateway is the SIP gateway (host:port) calls to outside numbers go
 	// through until trunks are configured in the store; empty: none.
 	Gateway string
+	// WebRTC is host:port of the UDP socket for webphones' media; empty:
+	// the HTTPS address, over UDP.
+	WebRTC string
 }
 
 func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
-	var sipAddr, httpAddr, httpsAddr, rtp, level, digest, advertise, pprofAddr, gateway string
+	var sipAddr, httpAddr, httpsAddr, rtp, level, digest, advertise, pprofAddr, gateway, webrtcAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the phone system",
@@ -48,6 +51,15 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 				return usagef("--https %q: bad port", httpsAddr)
 			}
 			opts.HTTPS = httpsAddr
+			opts.WebRTC = httpsAddr
+			if webrtcAddr != "" {
+				if _, port, err := net.SplitHostPort(webrtcAddr); err != nil {
+					return usagef("--webrtc %q: want HOST:PORT (%v)", webrtcAddr, err)
+				} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+					return usagef("--webrtc %q: bad port", webrtcAddr)
+				}
+				opts.WebRTC = webrtcAddr
+			}
 			if advertise != "" {
 				if ip := net.ParseIP(advertise); ip == nil || ip.To4() == nil || ip.IsUnspecified() {
 					return usagef("--advertise-ip %q: want this box's IPv4 address on the LAN", advertise)
@@ -73,6 +85,8 @@ func newServeCmd(g *globals, serve ServeFunc) *cobra.Command {
 	cmd.Flags().StringVar(&sipAddr, "sip", "0.0.0.0:5060", "SIP listen address (UDP and TCP)")
 	cmd.Flags().StringVar(&httpAddr, "http", "0.0.0.0:8080", "HTTP listen address (health and metrics; pages redirect to HTTPS)")
 	cmd.Flags().StringVar(&httpsAddr, "https", "0.0.0.0:8443", "HTTPS listen address (web admin UI and API; a self-signed certificate is made at first run)")
+	cmd.Flags().StringVar(&webrtcAddr, "webrtc", "", "UDP listen address for every webphone's audio (ICE, DTLS-SRTP)\n"+
+		"(default: the --https address, over UDP)")
 	cmd.Flags().StringVar(&rtp, "rtp-ports", "10000-20000", "UDP port range for call audio, LO-HI")
 	cmd.Flags().StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&advertise, "advertise-ip", "", "address phones should send SIP and audio to (default: the --sip host, or the first LAN address)")

@@ -155,7 +155,7 @@ func asError(err error, what string) error {
 
 var (
 	extPattern    = regexp.MustCompile(`^[1-9][0-9]{1,6}$`)
-	deviceSuffix  = "bcdefghijklmnopqrstuvwxyz"
+	deviceSuffix  = "bcdefghijklmnopqrstuvxyz" // w is the webphone's (webphone.go)
 	devicePattern = regexp.MustCompile(`^[1-9][0-9]{1,6}[b-z]?$`)
 	emailPattern  = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )

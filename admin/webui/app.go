@@ -36,6 +36,7 @@ type Operator interface {
 	RemoveDevice(ctx context.Context, id string) error
 	SetDevicePassword(ctx context.Context, id, password string) (string, error)
 	Backup(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
+	Webphone(ctx context.Context, ext string) (control.Webphone, error)
 }
 
 var _ Operator = (*control.Local)(nil)
@@ -210,6 +211,7 @@ func (a *App) routes() {
 	m.HandleFunc("POST /admin/preferences/contacts/{id}", a.page(admins, a.contactSave))
 	m.HandleFunc("POST /admin/preferences/contacts/{id}/delete", a.page(admins, a.contactDelete))
 
+	a.webphoneRoutes(m)
 	a.apiRoutes()
 	m.HandleFunc("/", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
 		if allow := a.allowed(r); len(allow) > 0 {

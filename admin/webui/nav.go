@@ -20,6 +20,8 @@ var (
 		{"contacts", "Contacts", "/me/contacts"},
 		{"rules", "Answering Rules", "/me/rules"},
 		{"timeframes", "Time Frames", "/me/timeframes"},
+		{"phone", "Webphone", "/me/phone"},
+		{"console", "Attendant Console", "/me/console"},
 		{"phones", "Phones", "/me/phones"},
 		{"calls", "Call History", "/me/calls"},
 		{"password", "Change Password", "/me/password"},

@@ -40,6 +40,7 @@ var funcs = template.FuncMap{
 	},
 	"static":   func(name string) string { return "/static/" + name + "?v=" + staticVersion },
 	"navItems": navItems,
+	"keypad":   func() []string { return strings.Split("123456789*0#", "") },
 	"deref": func(p *string) string {
 		if p == nil {
 			return ""

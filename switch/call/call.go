@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"switchboard/media"
+	"switchboard/media/webrtc"
 	"switchboard/store"
 	"switchboard/switch/event"
 	"switchboard/switch/route"
@@ -35,6 +36,7 @@ type leg struct {
 	server *sipgo.DialogServerSession // the caller's leg (we are UAS)
 	client *sipgo.DialogClientSession // a callee's leg (we are UAC)
 	ep     *media.Endpoint
+	web    *webrtc.Leg       // a browser's media through the gateway; nil for a desk phone (webrtc.go)
 	local  media.SessionDesc // what we last offered/answered on this leg
 	sdpVer atomic.Uint64
 	held   bool // the phone put the call on hold (sendonly/inactive)
@@ -128,23 +130,27 @@ func (c *Call) run() {
 
 // acceptCaller parses the caller's offer and sets up leg A.
 func (c *Call) acceptCaller() bool {
-	offer, err := media.ParseSDP(c.req.Body())
+	a := &leg{call: c, side: callerSide, device: c.rec.CallerDevice}
+	offer, err := c.fromPhone(a, c.req.Body())
 	if err != nil {
+		a.closeMedia()
 		c.fail(488, "Not Acceptable Here", store.Failed, "488 bad or missing SDP offer")
 		return false
 	}
 	codec, err := media.Negotiate(offer, c.m.cfg.Codecs)
 	if err != nil {
+		a.closeMedia()
 		c.fail(488, "Not Acceptable Here", store.Failed, "488 no common codec")
 		return false
 	}
 	ep, err := c.m.deps.Media.NewEndpoint()
 	if err != nil {
+		a.closeMedia()
 		c.log.Error("media for caller", "err", err)
 		c.fail(503, "Service Unavailable", store.Failed, "503 no media ports")
 		return false
 	}
-	a := &leg{call: c, side: callerSide, device: c.rec.CallerDevice, ep: ep}
+	a.ep = ep
 	a.local = media.SessionDesc{Addr: c.m.deps.Media.AdvertiseAddr(), Port: ep.LocalPort(), Codecs: []media.Codec{codec}, DTMFPT: dtmfFor(offer),
 		Direction: answerDirection(offer.Direction), Ptime: 20}
 	ep.SetRemote(addrPort(offer), codec, offer.DTMFPT)
@@ -152,7 +158,7 @@ func (c *Call) acceptCaller() bool {
 	srv, err := c.m.dialogUA(c.req.Transport()).ReadInvite(c.req, c.tx)
 	if err != nil {
 		c.log.Warn("read invite", "err", err)
-		ep.Close()
+		a.closeMedia()
 		return false
 	}
 	a.server = srv
@@ -302,7 +308,7 @@ func (c *Call) finish() {
 			c.m.removeLeg(l.client.ID)
 			l.client.Close()
 		}
-		l.ep.Close()
+		l.closeMedia()
 	}
 	c.m.mu.Lock()
 	delete(c.m.calls, c.id)
@@ -320,9 +326,10 @@ func (c *Call) finish() {
 		"cause", c.rec.Cause, "duration", c.rec.Duration().Round(time.Second))
 }
 
-// nextSDP renders our current description for the leg with a new version.
+// nextSDP renders our current description for the leg with a new version,
+// as its phone speaks it (toPhone).
 func (l *leg) nextSDP() []byte {
-	return media.BuildSDP(l.local, sessionID(l), l.sdpVer.Add(1))
+	return l.toPhone(media.BuildSDP(l.local, sessionID(l), l.sdpVer.Add(1)))
 }
 
 func sessionID(l *leg) uint64 {

@@ -65,7 +65,7 @@ func (c *Call) handleOffer(l *leg, req *sip.Request) *sip.Response {
 		}
 		return c.withContact(l, sip.NewSDPResponseFromRequest(req, l.nextSDP()), req)
 	}
-	offer, err := media.ParseSDP(req.Body())
+	offer, err := c.fromPhone(l, req.Body())
 	if err != nil {
 		return sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
 	}

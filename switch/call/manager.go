@@ -16,6 +16,7 @@ import (
 
 	"switchboard/media"
 	"switchboard/media/prompts"
+	"switchboard/media/webrtc"
 	"switchboard/store"
 	"switchboard/switch/auth"
 	"switchboard/switch/event"
@@ -45,8 +46,9 @@ type Deps struct {
 	Directory   route.Directory
 	Media       *media.Engine
 	Records     Records
-	Handling    Handling  // DND and forwarding feature codes; nil = none
-	Voicemail   Voicemail // deposit, the voicemail menu, greetings; nil = no voicemail
+	Handling    Handling        // DND and forwarding feature codes; nil = none
+	Voicemail   Voicemail       // deposit, the voicemail menu, greetings; nil = no voicemail
+	WebRTC      *webrtc.Gateway // terminates webphones' media; nil: browsers cannot call or be called
 	Bus         *event.Bus
 	Log         *slog.Logger
 	// Dialog user agents for UDP and for stream transports (TCP): each sends

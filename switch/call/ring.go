@@ -129,15 +129,25 @@ func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, pro
 	}
 	l := br.leg
 	l.ep = ep
+	if isBrowserTransport(br.binding.Transport) {
+		if c.m.deps.WebRTC == nil {
+			ep.Close()
+			return errNoWebRTC
+		}
+		if l.web, err = c.m.deps.WebRTC.NewLeg(); err != nil {
+			ep.Close()
+			return err
+		}
+	}
 	l.local = media.SessionDesc{Addr: c.m.deps.Media.AdvertiseAddr(), Port: ep.LocalPort(), Codecs: c.offerCodecs(), DTMFPT: 101, Direction: media.SendRecv, Ptime: 20}
 	req, err := c.newCalleeInvite(br, round.step, l.nextSDP())
 	if err != nil {
-		ep.Close()
+		l.closeMedia()
 		return err
 	}
 	d, err := c.m.dialogUA(br.binding.Transport).WriteInvite(c.m.ctx, req)
 	if err != nil {
-		ep.Close()
+		l.closeMedia()
 		return err
 	}
 	l.client = d
@@ -169,7 +179,7 @@ func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, pro
 			cancel()
 		}
 		d.Close()
-		ep.Close()
+		l.closeMedia()
 		results <- branchDone{b: br, err: err}
 	})
 	return nil
@@ -177,7 +187,7 @@ func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, pro
 
 // acceptAnswer reads a callee's SDP answer into its endpoint.
 func (c *Call) acceptAnswer(l *leg) error {
-	ans, err := media.ParseSDP(l.client.InviteResponse.Body())
+	ans, err := c.fromPhone(l, l.client.InviteResponse.Body())
 	if err != nil {
 		return err
 	}

@@ -102,16 +102,26 @@ func New(cfg Config, a *auth.Authenticator, dir Directory, p Persister, bus *eve
 	}
 }
 
-// Load reads the bindings that were live when the switch last stopped.
+// Load reads the bindings that were live when the switch last stopped,
+// except those over a WebSocket: that connection ended with the switch.
 func (r *Registrar) Load() error {
 	saved, err := r.persist.Bindings(r.cfg.Now())
 	if err != nil {
 		return err
 	}
 	for device, list := range saved {
+		list = slices.DeleteFunc(list, func(b store.Binding) bool { return isWebSocket(b.Transport) })
+		if len(list) == 0 {
+			r.markDirty(device)
+			continue
+		}
 		r.table.update(device, func([]store.Binding) []store.Binding { return list })
 	}
 	return nil
+}
+
+func isWebSocket(transport string) bool {
+	return strings.EqualFold(transport, "WS") || strings.EqualFold(transport, "WSS")
 }
 
 // Run expires bindings and flushes changes until ctx ends, then flushes once more.
@@ -240,6 +250,27 @@ func (r *Registrar) Remove(device string) {
 	for _, b := range gone {
 		r.bus.Publish(bindingEvent(event.Unregistered, device, b))
 	}
+	r.markDirty(device)
+}
+
+// DropConnection drops the bindings that came over one stream connection
+// (transport and the phone's address) when it closes: a browser's
+// WebSocket cannot be reached again once closed.
+func (r *Registrar) DropConnection(transport, source string) {
+	for device, list := range r.table.all() {
+		for _, b := range list {
+			if b.Source == source && strings.EqualFold(b.Transport, transport) {
+				r.dropBinding(device, b)
+			}
+		}
+	}
+}
+
+func (r *Registrar) dropBinding(device string, gone store.Binding) {
+	r.table.update(device, func(list []store.Binding) []store.Binding {
+		return slices.DeleteFunc(list, func(b store.Binding) bool { return b.Contact == gone.Contact && b.Source == gone.Source })
+	})
+	r.bus.Publish(bindingEvent(event.Unregistered, device, gone))
 	r.markDirty(device)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"switchboard/media"
+	"switchboard/media/webrtc"
 	"switchboard/store"
 	"switchboard/switch/auth"
 	"switchboard/switch/call"
@@ -38,8 +39,9 @@ type Config struct {
 	// Default: the SIP listen host, or the first LAN address when that is 0.0.0.0.
 	AdvertiseIP string
 	Calls       call.Config
-	Media       *media.Engine  // nil: no calls, registrar only
-	Voicemail   call.Voicemail // replaces the voicemail applications (tests)
+	Media       *media.Engine   // nil: no calls, registrar only
+	WebRTC      *webrtc.Gateway // browsers' media (the webphone); nil: browsers cannot call
+	Voicemail   call.Voicemail  // replaces the voicemail applications (tests)
 	// BuiltinVoicemail lets calls reach the switch's own voicemail
 	// (Server.Voicemail) when Voicemail is nil; serve sets it. Without
 	// either, calls have no voicemail (a call nobody answers gets 480).
@@ -61,6 +63,8 @@ type Server struct {
 	vm    *voicemail.Voicemail
 	udp   net.PacketConn
 	tcp   net.Listener
+	mu    sync.Mutex
+	ws    *connListener // SIP over WebSocket from the HTTPS server; nil until WebSocket
 	wg    sync.WaitGroup
 	once  sync.Once
 }
@@ -150,6 +154,7 @@ func (s *Server) startCalls() error {
 		Locator:     s.reg,
 		Directory:   s.st,
 		Media:       s.cfg.Media,
+		WebRTC:      s.cfg.WebRTC,
 		Records:     s.st,
 		Handling:    s.st,
 		Voicemail:   s.voicemailApps(),
@@ -323,6 +328,11 @@ func (s *Server) Close() error {
 		if s.tcp != nil {
 			s.tcp.Close()
 		}
+		s.mu.Lock()
+		if s.ws != nil {
+			s.ws.Close()
+		}
+		s.mu.Unlock()
 		s.ua.Close()
 	})
 	s.wg.Wait()

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// WebSocket serves SIP over secure WebSocket (RFC 7118) from the HTTPS
+// server, for the browser webphone: the handler checks the request (a
+// WebSocket upgrade asking for the "sip" protocol, from a page of this
+// server, with a live web session), takes the connection over from
+// net/http and hands it, the upgrade request replayed, to sipgo's WSS
+// transport through a listener of its own. sipgo's own WS listener would
+// upgrade inside its accept loop with no deadline, where one idle
+// connection stops every later one; net/http reads the request under
+// ReadHeaderTimeout instead (DEPS-NOTES 1.7).
+//
+// addr names the HTTPS listener (sipgo labels the transport with its port).
+// authorize says whether the request's web session may open a webphone.
+// When a browser's connection closes, its registrations go at once: it
+// cannot be reached any more, and it registers again when it reconnects.
+func (s *Server) WebSocket(addr net.Addr, authorize func(*http.Request) bool) http.Handler {
+	ln := &connListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+	s.mu.Lock()
+	s.ws = ln
+	s.mu.Unlock()
+	s.wg.Go(func() { s.srv.ServeWSS(ln) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isSIPUpgrade(r) {
+			http.Error(w, "this address takes SIP over WebSocket (RFC 7118) only", http.StatusBadRequest)
+			return
+		}
+		if !sameOrigin(r) {
+			// Browsers send cookies with cross-site WebSocket requests: without
+			// this check any web page could use a logged-in user's webphone.
+			http.Error(w, "forbidden origin", http.StatusForbidden)
+			return
+		}
+		if !authorize(r) {
+			http.Error(w, "log in to use the webphone", http.StatusUnauthorized)
+			return
+		}
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, "cannot take over the connection", http.StatusInternalServerError)
+			return
+		}
+		conn.SetDeadline(time.Time{}) // net/http's deadlines end with its request
+		var head bytes.Buffer
+		if err := r.Write(&head); err != nil {
+			conn.Close()
+			return
+		}
+		remote := conn.RemoteAddr().String()
+		ws := &replayConn{Conn: conn, head: &head, buffered: rw.Reader, onClose: func() { s.reg.DropConnection("WSS", remote) }}
+		if !ln.push(ws) {
+			conn.Close()
+		}
+	})
+}
+
+func isSIPUpgrade(r *http.Request) bool {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return false
+	}
+	for _, p := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, v := range strings.Split(p, ",") {
+			if strings.EqualFold(strings.TrimSpace(v), "sip") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether the page that opens the socket is one of ours.
+func sameOrigin(r *http.Request) bool {
+	u, err := url.Parse(r.Header.Get("Origin"))
+	return err == nil && u.Scheme == "https" && strings.EqualFold(u.Host, r.Host)
+}
+
+// replayConn gives sipgo the upgrade request net/http already read, then
+// what net/http had buffered, then the connection itself.
+type replayConn struct {
+	net.Conn
+	head     *bytes.Buffer
+	buffered *bufio.Reader // nil once drained
+	onClose  func()
+	once     sync.Once
+}
+
+func (c *replayConn) Read(b []byte) (int, error) {
+	if c.head.Len() > 0 {
+		return c.head.Read(b)
+	}
+	if c.buffered != nil {
+		if c.buffered.Buffered() > 0 {
+			return c.buffered.Read(b)
+		}
+		c.buffered = nil
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *replayConn) Close() error {
+	c.once.Do(c.onClose)
+	return c.Conn.Close()
+}
+
+// connListener is a net.Listener fed with connections by the handler.
+type connListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *connListener) push(c net.Conn) bool {
+	select {
+	case l.conns <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return l.addr }
+
+// wsTransport reports whether a request came over the webphone's socket.
+func wsTransport(req *sip.Request) bool {
+	t := req.Transport()
+	return strings.EqualFold(t, "WSS") || strings.EqualFold(t, "WS")
+}
