@@ -93,7 +93,8 @@ func (c *Call) snapshot() Snapshot {
 }
 
 func (c *Call) publish(k event.Kind, device string) {
-	c.m.deps.Bus.Publish(event.Event{Kind: k, CallID: c.id, From: c.rec.CallerDevice, To: c.rec.Callee, Device: device})
+	c.m.deps.Bus.Publish(event.Event{Kind: k, CallID: c.id, From: c.rec.CallerDevice, FromName: c.rec.CallerName,
+		To: c.rec.Callee, Device: device})
 }
 
 // run carries the call from INVITE to its record.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,6 +199,8 @@ func TestForkingFirstAnswerWinsOthersCancelled(t *testing.T) {
 	if res, err := mobile.Register(ctx(t), 600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("register 201b: %v %v", res, err)
 	}
+	events, stop := o.sw.Bus.Subscribe(64)
+	defer stop()
 	a, err := o.alice.Dial(ctx(t), "201")
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +212,22 @@ func TestForkingFirstAnswerWinsOthersCancelled(t *testing.T) {
 		t.Fatalf("record = %+v", rec)
 	}
 	o.noLeaks(t) // the desk phone's branch was cancelled and its port freed
+
+	// Presence hears each phone ring, the desk stop and the mobile answer.
+	var got []string
+	for len(events) > 0 {
+		if e := <-events; e.CallID != "" {
+			got = append(got, e.Kind.String()+" "+e.Device)
+		}
+	}
+	for _, want := range []string{"call-ringing 201", "call-ringing 201b", "call-ring-stopped 201", "call-answered 201b"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("no %q among the call events %q", want, got)
+		}
+	}
+	if slices.Contains(got, "call-ring-stopped 201b") {
+		t.Errorf("the answering phone was said to stop ringing: %q", got)
+	}
 }
 
 // With a port range, as in production, a call's ports go back to the pool

@@ -123,6 +123,14 @@ func (m *Manager) Active() []Snapshot {
 	return out
 }
 
+// Live reports whether the call with the caller's Call-ID id is in
+// progress; presence uses it to drop calls whose end it missed.
+func (m *Manager) Live(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls[id] != nil
+}
+
 // Count returns how many calls are live (ringing or talking).
 func (m *Manager) Count() int {
 	m.mu.Lock()

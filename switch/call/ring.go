@@ -65,7 +65,7 @@ func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 	ringCtx, stopRinging := context.WithTimeout(c.m.ctx, step.RingTime)
 	defer stopRinging() // every branch still ringing sends its CANCEL
 	results := make(chan branchDone, len(targets))
-	provisional := make(chan *branch, 4*len(targets))
+	provisional := make(chan struct{}, 4*len(targets))
 	pending := 0
 	for _, br := range targets {
 		if err := c.invite(ringCtx, round, br, provisional, results); err != nil {
@@ -77,11 +77,10 @@ func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 	}
 	for pending > 0 {
 		select {
-		case br := <-provisional:
+		case <-provisional:
 			if !c.sentRinging {
 				c.sentRinging = true
 				c.a.server.Respond(180, "Ringing", nil)
-				c.publish(event.CallRinging, br.leg.device)
 			}
 		case d := <-results:
 			pending--
@@ -122,7 +121,7 @@ func awaitWinner(results <-chan branchDone) *leg {
 // invite starts one branch: a media endpoint, our offer, the INVITE, and a
 // goroutine that waits for its answer and either claims the call or cleans
 // up after itself.
-func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, provisional chan<- *branch, results chan<- branchDone) error {
+func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, provisional chan<- struct{}, results chan<- branchDone) error {
 	ep, err := c.m.deps.Media.NewEndpoint()
 	if err != nil {
 		return err
@@ -152,10 +151,15 @@ func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, pro
 	}
 	l.client = d
 	c.m.wg.Go(func() {
+		rang := false // this branch's phone rings: BLF keys watching it blink
 		err := d.WaitAnswer(ringCtx, sipgo.AnswerOptions{OnResponse: func(r *sip.Response) error {
 			if r.StatusCode == 180 || r.StatusCode == 183 {
+				if !rang {
+					rang = true
+					c.publish(event.CallRinging, l.device)
+				}
 				select {
-				case provisional <- br:
+				case provisional <- struct{}{}:
 				default:
 				}
 			}
@@ -180,6 +184,9 @@ func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, pro
 		}
 		d.Close()
 		l.closeMedia()
+		if rang {
+			c.publish(event.CallRingStopped, l.device)
+		}
 		results <- branchDone{b: br, err: err}
 	})
 	return nil

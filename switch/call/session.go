@@ -9,6 +9,7 @@ import (
 
 	"switchboard/media"
 	"switchboard/store"
+	"switchboard/switch/event"
 	"switchboard/switch/ivr"
 )
 
@@ -164,5 +165,6 @@ func (c *Call) answerSelf(name string) bool {
 	if c.rec.Disposition == "" {
 		c.rec.Disposition = store.Answered
 	}
+	c.publish(event.CallAnswered, "") // the switch answered: the caller is on a call
 	return true
 }

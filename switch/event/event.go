@@ -13,13 +13,15 @@ import (
 type Kind int
 
 const (
-	Registered   Kind = iota + 1 // a new binding for a device
-	Unregistered                 // a device removed a binding (Expires: 0 or *)
-	Expired                      // a binding timed out
-	CallStarted                  // an authenticated INVITE is being routed
-	CallRinging                  // a callee's phone rings
-	CallAnswered                 // a callee answered; the parties talk
-	CallEnded                    // the call is over (its record is stored)
+	Registered      Kind = iota + 1 // a new binding for a device
+	Unregistered                    // a device removed a binding (Expires: 0 or *)
+	Expired                         // a binding timed out
+	CallStarted                     // an authenticated INVITE is being routed
+	CallRinging                     // a callee's phone rings (once per ringing device)
+	CallAnswered                    // a callee, or the switch itself (Device ""), answered
+	CallEnded                       // the call is over (its record is stored)
+	CallRingStopped                 // a callee's phone stopped ringing without taking the call
+	StatusChanged                   // an extension's live state changed (presence: Ext)
 )
 
 func (k Kind) String() string {
@@ -38,6 +40,10 @@ func (k Kind) String() string {
 		return "call-answered"
 	case CallEnded:
 		return "call-ended"
+	case CallRingStopped:
+		return "call-ring-stopped"
+	case StatusChanged:
+		return "status-changed"
 	}
 	return "unknown"
 }
@@ -53,9 +59,12 @@ type Event struct {
 	UserAgent string
 
 	// Call events.
-	CallID string // the caller's Call-ID
-	From   string // calling device
-	To     string // dialled extension
+	CallID   string // the caller's Call-ID
+	From     string // calling device
+	FromName string // the caller's display name, if it sent one
+	To       string // dialled extension
+
+	Ext string // StatusChanged: the extension
 }
 
 // Bus fans events out to subscribers. The zero value is not usable; use New.

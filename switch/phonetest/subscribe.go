@@ -88,7 +88,14 @@ func (p *Phone) RejectNotifies(code int) {
 // Unsolicited delivers the NOTIFYs that belong to no subscription of the phone.
 func (p *Phone) Unsolicited() <-chan *sip.Request { return p.notify.unsolicited }
 
-// Subscribe subscribes to event ("message-summary") for user (an
+// bodyTypes is what a phone accepts for each event package.
+var bodyTypes = map[string]string{
+	presence.EventMWI:      presence.ContentTypeMWI,
+	presence.EventDialog:   presence.ContentTypeDialog,
+	presence.EventPresence: presence.ContentTypePIDF,
+}
+
+// Subscribe subscribes to event ("message-summary", "dialog", "presence") for user (an
 // extension; "" for the phone's own) for expires seconds (-1: no Expires
 // header), answering the digest challenge. It returns the subscription
 // and the final response; a non-2xx answer leaves no subscription.
@@ -130,8 +137,8 @@ func (s *Subscription) send(ctx context.Context, req *sip.Request, expires int) 
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.nextCSeq(), MethodName: sip.SUBSCRIBE})
 	req.AppendHeader(&sip.ContactHeader{Address: p.Contact()})
 	req.AppendHeader(sip.NewHeader("Event", s.event))
-	if s.event == presence.EventMWI {
-		req.AppendHeader(sip.NewHeader("Accept", presence.ContentTypeMWI))
+	if ct, ok := bodyTypes[s.event]; ok {
+		req.AppendHeader(sip.NewHeader("Accept", ct))
 	}
 	if expires >= 0 {
 		req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
@@ -183,13 +190,37 @@ func (s *Subscription) forget() {
 // MWI reads the message-summary of a NOTIFY: the counts and whether the
 // lamp should be on, checking the headers a phone relies on.
 func MWI(req *sip.Request) (presence.Summary, bool, error) {
-	if h := req.GetHeader("Event"); h == nil || h.Value() != presence.EventMWI {
-		return presence.Summary{}, false, errors.New("NOTIFY without Event: message-summary")
-	}
-	if h := req.GetHeader("Content-Type"); h == nil || h.Value() != presence.ContentTypeMWI {
-		return presence.Summary{}, false, errors.New("NOTIFY without Content-Type: " + presence.ContentTypeMWI)
+	if err := checkNotify(req, presence.EventMWI, presence.ContentTypeMWI); err != nil {
+		return presence.Summary{}, false, err
 	}
 	return presence.ParseSummary(req.Body())
+}
+
+// BLF reads the dialog-info document of a NOTIFY, checking the headers a
+// BLF key relies on.
+func BLF(req *sip.Request) (presence.DialogInfo, error) {
+	if err := checkNotify(req, presence.EventDialog, presence.ContentTypeDialog); err != nil {
+		return presence.DialogInfo{}, err
+	}
+	return presence.ParseDialogInfo(req.Body())
+}
+
+// Presence reads the PIDF document of a NOTIFY.
+func Presence(req *sip.Request) (presence.PIDF, error) {
+	if err := checkNotify(req, presence.EventPresence, presence.ContentTypePIDF); err != nil {
+		return presence.PIDF{}, err
+	}
+	return presence.ParsePIDF(req.Body())
+}
+
+func checkNotify(req *sip.Request, event, ctype string) error {
+	if h := req.GetHeader("Event"); h == nil || h.Value() != event {
+		return errors.New("NOTIFY without Event: " + event)
+	}
+	if h := req.GetHeader("Content-Type"); h == nil || h.Value() != ctype {
+		return errors.New("NOTIFY without Content-Type: " + ctype)
+	}
+	return nil
 }
 
 // SubscriptionState is a NOTIFY's Subscription-State ("active;expires=3600"), or "".

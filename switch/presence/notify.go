@@ -2,7 +2,6 @@ package presence
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -18,11 +17,11 @@ import (
 // the NOTIFYs go out in the background. Voicemail calls it after every
 // change of a box.
 func (s *Service) Changed(ext string) {
-	for _, sub := range s.watching(ext) {
+	for _, sub := range s.watching(ext, EventMWI) {
 		s.kick(sub)
 	}
 	for _, d := range s.devicesOf(ext) {
-		if s.subscribed(d.ID) {
+		if s.subscribed(d.ID, EventMWI) {
 			continue
 		}
 		for _, b := range s.deps.Locator.Lookup(d.ID) {
@@ -34,7 +33,7 @@ func (s *Service) Changed(ext string) {
 // registered tells a phone that just registered about waiting messages,
 // so a rebooted phone's lamp comes back on.
 func (s *Service) registered(e event.Event) {
-	if s.subscribed(e.Device) {
+	if s.subscribed(e.Device, EventMWI) {
 		return
 	}
 	d, err := s.deps.Directory.Device(e.Device)
@@ -114,17 +113,18 @@ func (s *Service) sendSub(sub *subscription) {
 	if ended != "" {
 		state = ended
 	}
-	sum, err := s.summary(sub.ext)
-	if errors.Is(err, store.ErrNotFound) {
+	body, ctype, gone, err := s.render(sub)
+	if err != nil {
+		s.log.Warn("state for NOTIFY", "event", sub.pkg, "ext", sub.ext, "err", err)
+		return
+	}
+	if gone {
 		// The user is gone: the subscription ends.
 		s.remove(sub)
 		s.mu.Lock()
 		sub.finalSent = true
 		s.mu.Unlock()
-		state, sum = "terminated;reason=noresource", Summary{Account: s.account(sub.ext)}
-	} else if err != nil {
-		s.log.Warn("mailbox counts for NOTIFY", "ext", sub.ext, "err", err)
-		return
+		state = "terminated;reason=noresource"
 	}
 	req := sip.NewRequest(sip.NOTIFY, target)
 	from := &sip.FromHeader{Address: sub.local, Params: sip.NewParams()}
@@ -136,7 +136,7 @@ func (s *Service) sendSub(sub *subscription) {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.NOTIFY})
 	req.AppendHeader(sip.NewHeader("Event", sub.event))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	s.finish(req, sum, source, transport)
+	s.finish(req, ctype, body, source, transport)
 	res, err := s.send(req, transport)
 	switch {
 	case err != nil:
@@ -174,7 +174,7 @@ func (s *Service) sendUnsolicited(ext, device string, b store.Binding) {
 	req.AppendHeader(&callID)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.NOTIFY})
 	req.AppendHeader(sip.NewHeader("Event", EventMWI))
-	s.finish(req, sum, b.Source, b.Transport)
+	s.finish(req, ContentTypeMWI, sum.Body(), b.Source, b.Transport)
 	res, err := s.send(req, b.Transport)
 	if err != nil {
 		s.log.Debug("unsolicited NOTIFY not answered", "device", device, "contact", b.Contact, "err", err)
@@ -185,13 +185,13 @@ func (s *Service) sendUnsolicited(ext, device string, b store.Binding) {
 
 // finish adds what every NOTIFY carries and addresses it to where the
 // phone really is.
-func (s *Service) finish(req *sip.Request, sum Summary, source, transport string) {
+func (s *Service) finish(req *sip.Request, ctype string, body []byte, source, transport string) {
 	if transport == "" {
 		transport = "UDP"
 	}
 	req.AppendHeader(s.contact(transport))
-	req.AppendHeader(sip.NewHeader("Content-Type", ContentTypeMWI))
-	req.SetBody(sum.Body())
+	req.AppendHeader(sip.NewHeader("Content-Type", ctype))
+	req.SetBody(body)
 	req.SetDestination(source)
 	req.SetTransport(transport)
 }

@@ -1,21 +1,35 @@
 // Package presence is SUBSCRIBE/NOTIFY (RFC 6665): phones subscribe to the
-// state of something the switch knows and are told when it changes. Today
-// that is message waiting (RFC 3842 message-summary): a phone's
-// message-waiting lamp follows its user's voicemail box. BLF (the dialog
-// package, RFC 4235) and presence (RFC 3856) come later as more event
-// packages on the same machinery.
+// state of something the switch knows and are told when it changes. Three
+// event packages: message waiting (RFC 3842 message-summary), whose lamp
+// follows the user's voicemail box; BLF (the dialog package, RFC 4235),
+// whose keys show a colleague idle, ringing or talking; and presence (RFC
+// 3856, PIDF with an RPID activity), open or closed as the colleague's
+// phones register and go away.
+//
+// # Live state
+//
+// One place knows each extension's live state (Status): whether any of its
+// devices is registered (the registrar), and its calls with their dialog
+// states, built from the call events on the bus (calls.go). Every change
+// kicks the BLF and presence subscriptions to that extension and is
+// published on the bus as StatusChanged, for the web UI. The bus drops
+// events for a subscriber that falls behind, so once a second calls the
+// call manager no longer knows are dropped too.
 //
 // # Subscriptions
 //
 // A SUBSCRIBE is authenticated like a REGISTER (401 challenge, digest
-// check; unknown device and wrong password get the same 403) and a device
-// may only watch its own extension. The subscription is a dialog held in
-// memory: 200 OK with the granted Expires, then at once a NOTIFY with the
-// current state, and another one whenever the state changes (Changed). A
-// refresh (in-dialog SUBSCRIBE) is answered with a NOTIFY too; Expires: 0
-// ends it with a final NOTIFY (Subscription-State: terminated), and so
-// does running out (reason=timeout). A subscription does not survive a
-// restart: the phone's next refresh gets 481 and it subscribes again.
+// check; unknown device and wrong password get the same 403), so an
+// unauthenticated request never learns whether an extension exists or what
+// it does. A device may watch only its own mailbox, but any extension of
+// the office for BLF and presence (404 for one that does not exist). The
+// subscription is a dialog held in memory: 200 OK with the granted
+// Expires, then at once a NOTIFY with the current state, and another one
+// whenever the state changes. A refresh (in-dialog SUBSCRIBE) is answered
+// with a NOTIFY too; Expires: 0 ends it with a final NOTIFY
+// (Subscription-State: terminated), and so does running out
+// (reason=timeout). A subscription does not survive a restart: the
+// phone's next refresh gets 481 and it subscribes again.
 //
 // # Unsolicited message waiting
 //
@@ -55,8 +69,10 @@ type Credentials interface {
 	DeviceSecrets(id string) (auth.Secrets, bool)
 }
 
-// Directory knows devices and which extension each belongs to (*store.Store).
+// Directory knows users, devices and which extension each device belongs
+// to (*store.Store).
 type Directory interface {
+	User(ext string) (store.User, error)
 	Device(id string) (store.Device, error)
 	Devices(ext string) ([]store.Device, error)
 }
@@ -71,6 +87,11 @@ type Locator interface {
 	Lookup(device string) []store.Binding
 }
 
+// Calls tells whether a call is still in progress (*call.Manager).
+type Calls interface {
+	Live(callID string) bool
+}
+
 // Deps are what the presence service works with; the server wires them.
 type Deps struct {
 	Auth        *auth.Authenticator
@@ -78,7 +99,8 @@ type Deps struct {
 	Directory   Directory
 	Mailboxes   Mailboxes
 	Locator     Locator
-	Bus         *event.Bus // optional: registrations trigger unsolicited MWI
+	Bus         *event.Bus // optional: live state for BLF and presence, unsolicited MWI
+	Calls       Calls      // optional: drops calls whose end the bus missed
 	Log         *slog.Logger
 	// Clients send NOTIFYs: UDP from the listening socket, and one for
 	// stream transports (see DEPS-NOTES on why there are two).
@@ -92,7 +114,7 @@ type Config struct {
 	MinExpires     int // shorter subscriptions get 423 (default 60 s)
 	MaxExpires     int // longer ones are shortened (default 3600 s)
 	DefaultExpires int // when the SUBSCRIBE names none (default 3600 s, RFC 3842 §4)
-	PerDevice      int // subscriptions one device may hold; the oldest goes (default 16)
+	PerDevice      int // subscriptions one device may hold, one per BLF key; the oldest goes (default 200)
 	NotifyTimeout  time.Duration
 	Now            func() time.Time
 }
@@ -111,6 +133,8 @@ type Service struct {
 	byDevice map[string]map[string]*subscription // device → its subscriptions by id
 	byExt    map[string]map[string]*subscription // watched extension → subscriptions by id
 	sends    map[string]*sendState               // target key → its serialised sender
+
+	calls *callBoard // every call in progress, as BLF shows it
 }
 
 // New returns a Service; run Run and, at shutdown, Close.
@@ -125,7 +149,7 @@ func New(cfg Config, deps Deps) *Service {
 		cfg.DefaultExpires = 3600
 	}
 	if cfg.PerDevice == 0 {
-		cfg.PerDevice = 16
+		cfg.PerDevice = 200 // a phone with expansion modules watches over a hundred colleagues
 	}
 	if cfg.NotifyTimeout == 0 {
 		cfg.NotifyTimeout = 10 * time.Second
@@ -139,15 +163,17 @@ func New(cfg Config, deps Deps) *Service {
 	ctx, stop := context.WithCancel(context.Background())
 	return &Service{cfg: cfg, deps: deps, log: deps.Log, ctx: ctx, stop: stop,
 		subs: map[string]*subscription{}, byDevice: map[string]map[string]*subscription{},
-		byExt: map[string]map[string]*subscription{}, sends: map[string]*sendState{}}
+		byExt: map[string]map[string]*subscription{}, sends: map[string]*sendState{}, calls: newCallBoard()}
 }
 
-// Run expires subscriptions and, with a bus, tells newly registered phones
-// about waiting messages, until ctx ends.
+// Run expires subscriptions and, with a bus, follows registrations and
+// calls for BLF and presence and tells newly registered phones about
+// waiting messages, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	var events <-chan event.Event
 	if s.deps.Bus != nil {
-		ch, unsubscribe := s.deps.Bus.Subscribe(256)
+		// Roomy: a burst of call events must not overflow it (see prune).
+		ch, unsubscribe := s.deps.Bus.Subscribe(4096)
 		defer unsubscribe()
 		events = ch
 	}
@@ -159,10 +185,11 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 			s.Expire(s.cfg.Now())
-		case e := <-events:
-			if e.Kind == event.Registered {
-				s.registered(e)
+			if s.deps.Calls != nil {
+				s.changed(s.calls.prune(s.deps.Calls.Live))
 			}
+		case e := <-events:
+			s.observe(e)
 		}
 	}
 }

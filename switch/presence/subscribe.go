@@ -2,6 +2,7 @@ package presence
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 // subscription is one subscription dialog (the switch is its notifier).
 type subscription struct {
 	id        string // dialog id, UAS view: Call-ID, our tag, their tag
+	pkg       string // the event package
 	event     string // the Event header value we echo (package plus ;id=…)
 	ext       string // the watched extension
 	device    string // the subscribing device
@@ -30,10 +32,27 @@ type subscription struct {
 	cseq      uint32    // guarded by Service.mu
 	ended     string    // "" active; else its final Subscription-State; guarded by Service.mu
 	finalSent bool      // the final NOTIFY went out; guarded by Service.mu
+
+	// The dialog package's document state, owned by the subscription's
+	// sender (kick serialises its NOTIFYs).
+	version uint32            // of the next document
+	shown   map[string]Dialog // dialogs the last document listed, by id
 }
 
-// events lists the packages the switch serves, for Allow-Events.
-const allowEvents = EventMWI
+// eventPackage is what the switch serves for one Event.
+type eventPackage struct {
+	contentType string
+	anyExt      bool // a device may watch any extension (BLF), not only its own
+}
+
+var packages = map[string]eventPackage{
+	EventMWI:      {contentType: ContentTypeMWI},
+	EventDialog:   {contentType: ContentTypeDialog, anyExt: true},
+	EventPresence: {contentType: ContentTypePIDF, anyExt: true},
+}
+
+// AllowEvents lists the packages the switch serves, for Allow-Events.
+const AllowEvents = EventMWI + ", " + EventDialog + ", " + EventPresence
 
 // parseEvent returns the package name of an Event header value and the
 // whole value to echo ("message-summary;id=2"); ok is false when it is
@@ -106,14 +125,15 @@ func (s *Service) subscribe(req *sip.Request) *reply {
 	}
 	eh := req.GetHeader("Event")
 	if eh == nil {
-		return answer(req, 489, "Bad Event", sip.NewHeader("Allow-Events", allowEvents))
+		return answer(req, 489, "Bad Event", sip.NewHeader("Allow-Events", AllowEvents))
 	}
 	pkg, echo, ok := parseEvent(eh.Value())
 	if !ok {
 		return answer(req, 400, "Bad Request")
 	}
-	if pkg != EventMWI {
-		return answer(req, 489, "Bad Event", sip.NewHeader("Allow-Events", allowEvents))
+	ep, known := packages[pkg]
+	if !known {
+		return answer(req, 489, "Bad Event", sip.NewHeader("Allow-Events", AllowEvents))
 	}
 	expires, err := parseExpires(req)
 	if err != nil {
@@ -129,12 +149,16 @@ func (s *Service) subscribe(req *sip.Request) *reply {
 	if req.To().Params.Has("tag") {
 		return s.refresh(req, device, expires)
 	}
-	if !acceptsMWI(req) {
-		return answer(req, 406, "Not Acceptable")
+	if !accepts(headerValues(req, "Accept"), ep.contentType) {
+		return answer(req, 406, "Not Acceptable", sip.NewHeader("Accept", ep.contentType))
 	}
-	ext, ok := s.authorize(device, req.Recipient.User)
-	if !ok {
+	// Only now, authenticated, may the answer say whether an extension exists.
+	ext, code := s.authorize(device, req.Recipient.User, ep.anyExt)
+	switch code {
+	case 403:
 		return answer(req, 403, "Forbidden")
+	case 404:
+		return answer(req, 404, "Not Found")
 	}
 	if expires < 0 {
 		expires = s.cfg.DefaultExpires
@@ -148,7 +172,7 @@ func (s *Service) subscribe(req *sip.Request) *reply {
 	res.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	res.AppendHeader(s.contact(req.Transport()))
 	localTag, _ := res.To().Params.Get("tag")
-	sub := s.newSubscription(req, device, ext, echo, localTag)
+	sub := s.newSubscription(req, device, ext, pkg, echo, localTag)
 	now := s.cfg.Now()
 	sub.created = now
 	if expires == 0 {
@@ -183,46 +207,50 @@ func (s *Service) authenticate(req *sip.Request) (device string, refusal *sip.Re
 }
 
 // authorize maps the watched resource (the Request-URI's user: an
-// extension, a device id of it, or nothing for "my own box") onto an
-// extension the device may watch: only its own.
-func (s *Service) authorize(device, target string) (string, bool) {
+// extension, a device id of it, or nothing for "my own") onto the extension
+// the device watches. Message waiting is private: only its own (403 for
+// anything else). BLF and presence may watch any extension of the office;
+// one that does not exist gets 404.
+func (s *Service) authorize(device, target string, anyExt bool) (string, int) {
 	d, err := s.deps.Directory.Device(device)
 	if err != nil {
-		return "", false
+		return "", 403
 	}
 	if target == "" || target == d.Ext || target == d.ID {
-		return d.Ext, true
+		return d.Ext, 0
 	}
-	if t, err := s.deps.Directory.Device(target); err == nil && t.Ext == d.Ext {
-		return d.Ext, true
+	ext := ""
+	if t, err := s.deps.Directory.Device(target); err == nil {
+		ext = t.Ext
+	} else if _, err := s.deps.Directory.User(target); err == nil {
+		ext = target
 	}
-	return "", false
+	switch {
+	case ext == d.Ext:
+		return ext, 0
+	case !anyExt:
+		return "", 403
+	case ext == "":
+		return "", 404
+	}
+	return ext, 0
 }
 
-// acceptsMWI reports whether the subscriber accepts our body type (no
-// Accept header means the package's default, RFC 6665 §7.2).
-func acceptsMWI(req *sip.Request) bool {
-	hs := req.GetHeaders("Accept")
-	if len(hs) == 0 {
-		return true
+// headerValues are the values of every header called name.
+func headerValues(req *sip.Request, name string) []string {
+	var out []string
+	for _, h := range req.GetHeaders(name) {
+		out = append(out, h.Value())
 	}
-	for _, h := range hs {
-		for _, t := range strings.Split(h.Value(), ",") {
-			t, _, _ = strings.Cut(t, ";")
-			t = lower(strings.TrimSpace(t))
-			if t == ContentTypeMWI || t == "application/*" || t == "*/*" || t == "" {
-				return true
-			}
-		}
-	}
-	return false
+	return out
 }
 
-func (s *Service) newSubscription(req *sip.Request, device, ext, echo, localTag string) *subscription {
+func (s *Service) newSubscription(req *sip.Request, device, ext, pkg, echo, localTag string) *subscription {
 	from := req.From()
 	fromTag, _ := from.Params.Get("tag")
 	sub := &subscription{
 		id:     sip.DialogIDMake(req.CallID().Value(), localTag, fromTag),
+		pkg:    pkg,
 		event:  echo,
 		ext:    ext,
 		device: device,
@@ -349,20 +377,27 @@ func (s *Service) Expire(now time.Time) {
 	}
 }
 
-// subscribed reports whether device holds a live subscription.
-func (s *Service) subscribed(device string) bool {
+// subscribed reports whether device holds a live subscription to pkg.
+func (s *Service) subscribed(device, pkg string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.byDevice[device]) > 0
+	for _, sub := range s.byDevice[device] {
+		if sub.pkg == pkg {
+			return true
+		}
+	}
+	return false
 }
 
-// watching returns the live subscriptions to ext.
-func (s *Service) watching(ext string) []*subscription {
+// watching returns the live subscriptions to ext of the packages pkgs.
+func (s *Service) watching(ext string, pkgs ...string) []*subscription {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*subscription, 0, len(s.byExt[ext]))
+	var out []*subscription
 	for _, sub := range s.byExt[ext] {
-		out = append(out, sub)
+		if slices.Contains(pkgs, sub.pkg) {
+			out = append(out, sub)
+		}
 	}
 	return out
 }
@@ -371,7 +406,7 @@ func (s *Service) watching(ext string) []*subscription {
 func (s *Service) devicesOf(ext string) []store.Device {
 	ds, err := s.deps.Directory.Devices(ext)
 	if err != nil {
-		s.log.Warn("devices for MWI", "ext", ext, "err", err)
+		s.log.Warn("devices of extension", "ext", ext, "err", err)
 	}
 	return ds
 }

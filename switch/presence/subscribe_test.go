@@ -131,10 +131,11 @@ func TestSubscribeRefused(t *testing.T) {
 		expires int
 		code    int
 	}{
-		{"other event", ph, "presence", "200", 600, 489},
-		{"dialog event", ph, "dialog", "200", 600, 489},
+		{"other event", ph, "conference", "200", 600, 489},
 		{"someone else's box", ph, presence.EventMWI, "201", 600, 403},
 		{"unknown box", ph, presence.EventMWI, "299", 600, 403},
+		{"unknown extension's BLF", ph, presence.EventDialog, "299", 600, 404},
+		{"unknown extension's presence", ph, presence.EventPresence, "299", 600, 404},
 		{"too brief", ph, presence.EventMWI, "200", 10, 423},
 		{"wrong password", sw.Phone(t, "200", "wrong-password", phonetest.Options{}), presence.EventMWI, "200", 600, 403},
 		{"unknown device", sw.Phone(t, "299", "secret-299", phonetest.Options{}), presence.EventMWI, "299", 600, 403},
@@ -149,7 +150,7 @@ func TestSubscribeRefused(t *testing.T) {
 			}
 			switch tc.code {
 			case 489:
-				if h := res.GetHeader("Allow-Events"); h == nil || h.Value() != presence.EventMWI {
+				if h := res.GetHeader("Allow-Events"); h == nil || h.Value() != presence.AllowEvents {
 					t.Fatalf("489 Allow-Events = %v", h)
 				}
 			case 423:

@@ -9,9 +9,9 @@ import (
 	"switchboard/switch/registrar"
 )
 
-// startPresence builds SUBSCRIBE/NOTIFY (message waiting today) once the
-// listeners' addresses are known. It runs with or without media: MWI needs
-// only signalling.
+// startPresence builds SUBSCRIBE/NOTIFY (message waiting, BLF, presence)
+// once the listeners' addresses are known. It runs with or without media:
+// it needs only signalling.
 func (s *Server) startPresence() error {
 	host := s.AdvertiseIP()
 	udpCli, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host),
@@ -30,6 +30,7 @@ func (s *Server) startPresence() error {
 		Mailboxes:   s.st,
 		Locator:     s.reg,
 		Bus:         s.bus,
+		Calls:       liveCalls{s},
 		Log:         s.log,
 		UDP:         udpCli,
 		Stream:      streamCli,
@@ -41,3 +42,9 @@ func (s *Server) startPresence() error {
 // Presence is SUBSCRIBE/NOTIFY: voicemail tells it when a box changes
 // (Presence().Changed(ext)) and it lights the phones' lamps.
 func (s *Server) Presence() *presence.Service { return s.pres }
+
+// liveCalls asks the B2BUA, built after presence (and never without
+// media), whether a call is still in progress.
+type liveCalls struct{ s *Server }
+
+func (c liveCalls) Live(callID string) bool { return c.s.calls != nil && c.s.calls.Live(callID) }

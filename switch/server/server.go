@@ -222,7 +222,7 @@ func LANAddress() string {
 func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE"))
-	res.AppendHeader(sip.NewHeader("Allow-Events", presence.EventMWI))
+	res.AppendHeader(sip.NewHeader("Allow-Events", presence.AllowEvents))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	tx.Respond(res)
 }
