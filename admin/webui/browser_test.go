@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -66,10 +67,21 @@ func (c liveCalls) Active() []webui.LiveCall {
 	return out
 }
 
-func startUI(t *testing.T) *ui {
+// uiOptions tune startUI: the webphone tests need a switch with a WebRTC
+// gateway and Chromium with a fake microphone.
+type uiOptions struct {
+	sw     phonetest.SwitchOptions
+	chrome []chromedp.ExecAllocatorOption
+}
+
+func startUI(t *testing.T, opts ...uiOptions) *ui {
 	t.Helper()
+	var o uiOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	chromium := phonetest.RequireTool(t, "chromium", "apt-get install chromium")
-	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{})
+	sw := phonetest.StartSwitch(t, o.sw)
 	cert, err := web.Certificate(sw.Store)
 	if err != nil {
 		t.Fatal(err)
@@ -82,16 +94,20 @@ func startUI(t *testing.T) *ui {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(app) // listens on 127.0.0.1
+	mux := http.NewServeMux()
+	mux.Handle("/", app)
+	srv := httptest.NewUnstartedServer(mux) // listens on 127.0.0.1
+	mux.Handle("/ws", sw.Server.WebSocket(srv.Listener.Addr(), app.LoggedIn))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+	flags := append(append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
 		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.Flag("mute-audio", true),
-		chromedp.WindowSize(1280, 800))...)
+		chromedp.WindowSize(1280, 800)), o.chrome...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), flags...)
 	root, cancelRoot := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancelRoot(); cancelAlloc() }) // stops the browser process it started
 	if err := chromedp.Do(root); err != nil {         // start the browser, without a deadline

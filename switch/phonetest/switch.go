@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"switchboard/media"
+	"switchboard/media/webrtc"
 	"switchboard/store"
 	"switchboard/switch/auth"
 	"switchboard/switch/call"
@@ -26,6 +27,7 @@ type Switch struct {
 	Server *server.Server
 	Bus    *event.Bus
 	Media  *media.Engine
+	WebRTC *webrtc.Gateway // with SwitchOptions.WebRTC
 	cfg    server.Config
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -46,6 +48,7 @@ type SwitchOptions struct {
 	// default a test switch has none unless Voicemail is set).
 	BuiltinVoicemail bool
 	NoMedia          bool         // registrar only: no call handling
+	WebRTC           bool         // a WebRTC gateway on loopback, so browsers (webphones) can call
 	RTPPorts         [2]int       // RTP port range, low and high, as serve --rtp-ports; default OS-chosen ports
 	Log              *slog.Logger // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
 }
@@ -83,6 +86,15 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 		}
 		s.Media = eng
 		s.cfg.Media = eng
+	}
+	if o.WebRTC {
+		gw, err := webrtc.New(webrtc.Config{Addr: "127.0.0.1:0", Log: o.Log})
+		if err != nil {
+			st.Close()
+			t.Fatalf("webrtc gateway: %v", err)
+		}
+		s.WebRTC = gw
+		s.cfg.WebRTC = gw
 	}
 	if err := s.start(); err != nil {
 		st.Close()
@@ -139,6 +151,9 @@ func (s *Switch) Stop() {
 	}
 	if s.Media != nil {
 		s.Media.Close() // pooled ports (with RTPPorts); a restart binds anew
+	}
+	if s.WebRTC != nil {
+		s.WebRTC.Close()
 	}
 	if s.Store != nil {
 		s.Store.Close()

@@ -1,0 +1,157 @@
+package webui_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"switchboard/media/tonetest"
+	"switchboard/store"
+	"switchboard/switch/phonetest"
+)
+
+// micTone is what the browser's fake microphone plays; the desk phone
+// answers with deskTone. Neither is a harmonic of the other.
+const micTone, deskTone = 600, 1000
+
+// The webphone end to end: headless Chromium logs in, its webphone
+// registers over WSS, calls a desk phone through the switch's WebRTC
+// gateway, and the audio goes both ways (the desk phone decodes the
+// browser's microphone tone; the page measures the desk phone's tone with
+// a WebAudio analyser). Then the desk phone calls the browser, which
+// answers from its pop-up.
+func TestBrowserWebphone(t *testing.T) {
+	mic := filepath.Join(t.TempDir(), "mic.wav")
+	if err := tonetest.WriteWAV(mic, tonetest.Sine(micTone, 60_000)); err != nil {
+		t.Fatal(err)
+	}
+	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true}, chrome: []chromedp.ExecAllocatorOption{
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-audio-capture", mic),
+		// The switch is on 127.0.0.1 in the test: let Chromium use loopback
+		// and show its real addresses instead of mDNS names.
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+	}})
+	u.addUser("200", "Alice Webb", store.RoleUser, "alice-pass-1")
+	u.addUser("201", "Bob Desk", store.RoleUser, "bob-pass-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	desk := u.sw.Phone(t, "201", "sip-201-password", phonetest.Options{})
+	if _, err := desk.Register(ctx, 300); err != nil {
+		t.Fatal(err)
+	}
+
+	alice := u.newTab()
+	alice.login("200", "alice-pass-1", "/me")
+	alice.open("/me/phone", "#webphone")
+	alice.do("webphone registers", chromedp.WaitVisible(chromedp.CSS(`#wp-status[data-state="registered"]`)))
+	if b := u.sw.Registrar().Lookup("200w"); len(b) != 1 || b[0].Transport != "WSS" {
+		t.Fatalf("webphone bindings %+v, want one over WSS", b)
+	}
+	alice.capture("webphone", true)
+
+	// The browser calls the desk phone.
+	alice.do("dial 201", chromedp.SendKeys(chromedp.ID("wp-number"), "201"), chromedp.Click(chromedp.ID("wp-call")))
+	in := nextCall(t, desk.Incoming())
+	alice.do("talking", chromedp.WaitVisible(chromedp.ID("wp-active")), waitText("#wp-state", "Talking"))
+	twoWayAudio(t, alice, in)
+	alice.capture("webphone-call", true)
+	alice.do("hang up", chromedp.Click(chromedp.ID("wp-hangup")), chromedp.WaitNotVisible(chromedp.ID("wp-active")))
+	waitDone(t, in)
+
+	// The desk phone calls the user: the webphone rings and answers.
+	out := make(chan *phonetest.Call, 1)
+	go func() {
+		c, err := desk.Dial(ctx, "200")
+		if err != nil {
+			t.Errorf("desk dials 200: %v", err)
+		}
+		out <- c
+	}()
+	alice.do("incoming call", chromedp.WaitVisible(chromedp.ID("wp-incoming")))
+	if got := alice.text("#wp-caller"); got == "" {
+		t.Errorf("the pop-up does not say who calls")
+	}
+	alice.do("answer", chromedp.Click(chromedp.ID("wp-answer")), waitText("#wp-state", "Talking"))
+	c := <-out
+	if c == nil {
+		t.FailNow()
+	}
+	twoWayAudio(t, alice, c)
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice.do("call ends", chromedp.WaitNotVisible(chromedp.ID("wp-active")))
+	waitFor(t, "the gateway leg closes", func() bool { return u.sw.WebRTC.Legs() == 0 })
+}
+
+// twoWayAudio checks that the desk phone hears the browser's microphone
+// and the browser hears the desk phone.
+func twoWayAudio(t *testing.T, b *tab, desk *phonetest.Call) {
+	t.Helper()
+	// Chromium's audio processing settles in the first second.
+	time.Sleep(1500 * time.Millisecond)
+	desk.Received()
+	time.Sleep(time.Second)
+	heard := tonetest.Decode(desk.Received(), desk.Codec())
+	if r := tonetest.Ratio(heard, micTone); len(heard) < 4000 || r < 0.8 {
+		t.Errorf("desk phone hears %d samples with %.0f%% at %d Hz, want the browser's tone", len(heard), 100*r, micTone)
+	}
+	t.Logf("desk phone hears %.0f%% of the power at %d Hz (%.1f dBFS)", 100*tonetest.Ratio(heard, micTone), micTone, tonetest.Level(heard))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go desk.SendTone(ctx, deskTone, 4*time.Second)
+	var peak float64
+	for range 40 {
+		time.Sleep(100 * time.Millisecond)
+		peak = run(b, "peak frequency", chromedp.Evaluate[float64](`switchboardPhone.peakFrequency()`))
+		if math.Abs(peak-deskTone) < 25 {
+			t.Logf("the page hears a peak at %.0f Hz", peak)
+			return
+		}
+	}
+	t.Errorf("the page hears a peak at %.0f Hz, want %d Hz", peak, deskTone)
+}
+
+func nextCall(t *testing.T, ch <-chan *phonetest.Call) *phonetest.Call {
+	t.Helper()
+	select {
+	case c := <-ch:
+		return c
+	case <-time.After(15 * time.Second):
+		t.Fatal("the desk phone did not ring")
+	}
+	return nil
+}
+
+func waitDone(t *testing.T, c *phonetest.Call) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the desk phone's call did not end")
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for range 100 {
+		if ok() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("%s: not after 10 s", what)
+}
+
+// waitText waits until the element's text contains want.
+func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(document.querySelector(%q)?.textContent || "").includes(%q)`, sel, want), chromedp.WithPollingTimeout(15*time.Second))
+}
