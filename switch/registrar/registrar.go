@@ -48,6 +48,9 @@ type Config struct {
 	// refresh can lose it, and then the phone's previous expiry still holds.
 	RefreshFlushEvery time.Duration
 	MaxDelayed        int // failed-auth answers held back at once (default 256)
+	// BrowserOnly tells the devices that may register only over a WebSocket:
+	// webphones, whose secret a web session hands to the browser. nil: none.
+	BrowserOnly func(device string) bool
 	Now               func() time.Time
 }
 
@@ -322,6 +325,9 @@ func (r *Registrar) register(req *sip.Request) *sip.Response {
 	device := result.User
 	if to.Address.User != device {
 		// A device may only register its own address.
+		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	}
+	if r.cfg.BrowserOnly != nil && !isWebSocket(req.Transport()) && r.cfg.BrowserOnly(device) {
 		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
 	}
 	return r.apply(req, device)
