@@ -51,7 +51,7 @@ type Config struct {
 	// BrowserOnly tells the devices that may register only over a WebSocket:
 	// webphones, whose secret a web session hands to the browser. nil: none.
 	BrowserOnly func(device string) bool
-	Now               func() time.Time
+	Now         func() time.Time
 }
 
 // Registrar is the REGISTER handler and the table of bindings.
