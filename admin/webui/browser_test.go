@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"switchboard/admin/control"
@@ -141,6 +142,23 @@ func (u *ui) newTab() *tab {
 			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
+	// SWITCHBOARD_BROWSER_LOG=1 shows the pages' console messages (the
+	// webphone's SIP.js warnings) in the test log.
+	if os.Getenv("SWITCHBOARD_BROWSER_LOG") == "1" {
+		console := chromedp.Events(ctx, cdpruntime.ConsoleAPICalled)
+		go func() {
+			for ev, err := range console {
+				if err != nil {
+					return
+				}
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				u.t.Logf("console.%s: %s", ev.Type, strings.Join(args, " "))
+			}
+		}()
+	}
 	return &tab{u: u, ctx: ctx}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,6 +64,7 @@ func TestBrowserWebphone(t *testing.T) {
 	alice.do("talking", chromedp.WaitVisible(chromedp.ID("wp-active")), waitText("#wp-state", "Talking"))
 	twoWayAudio(t, alice, in)
 	alice.capture("webphone-call", true)
+	callControls(t, alice, in)
 	alice.do("hang up", chromedp.Click(chromedp.ID("wp-hangup")), chromedp.WaitNotVisible(chromedp.ID("wp-active")))
 	waitDone(t, in)
 
@@ -118,6 +120,35 @@ func twoWayAudio(t *testing.T, b *tab, desk *phonetest.Call) {
 		}
 	}
 	t.Errorf("the page hears a peak at %.0f Hz, want %d Hz", peak, deskTone)
+}
+
+// callControls: the keypad sends RFC 4733 digits, mute silences the
+// microphone, hold gives the desk phone music on hold, resume brings the
+// browser back.
+func callControls(t *testing.T, b *tab, desk *phonetest.Call) {
+	t.Helper()
+	b.do("press 5", chromedp.Click(chromedp.CSS(`#wp-keypad [data-key="5"]`)))
+	waitFor(t, "the desk phone gets digit 5", func() bool { return slices.Contains(desk.Events(), 5) })
+
+	hears := func(what string, want func(ratio, level float64) bool) {
+		t.Helper()
+		time.Sleep(700 * time.Millisecond) // the change takes effect
+		desk.Received()
+		time.Sleep(time.Second)
+		heard := tonetest.Decode(desk.Received(), desk.Codec())
+		r, l := tonetest.Ratio(heard, micTone), tonetest.Level(heard)
+		if !want(r, l) {
+			t.Errorf("%s: desk phone hears %d samples, %.0f%% at %d Hz, %.1f dBFS", what, len(heard), 100*r, micTone, l)
+		}
+	}
+	b.do("mute", chromedp.Click(chromedp.ID("wp-mute")), waitText("#wp-mute", "Unmute"))
+	hears("muted", func(r, l float64) bool { return l < -50 })
+	b.do("unmute", chromedp.Click(chromedp.ID("wp-mute")), waitText("#wp-mute", "Mute"))
+	hears("unmuted", func(r, l float64) bool { return r > 0.8 })
+	b.do("hold", chromedp.Click(chromedp.ID("wp-hold")), waitText("#wp-state", "On hold"))
+	hears("on hold: music", func(r, l float64) bool { return r < 0.3 && l > -40 })
+	b.do("resume", chromedp.Click(chromedp.ID("wp-hold")), waitText("#wp-state", "Talking"))
+	hears("resumed", func(r, l float64) bool { return r > 0.8 })
 }
 
 func nextCall(t *testing.T, ch <-chan *phonetest.Call) *phonetest.Call {

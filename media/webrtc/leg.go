@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ type Leg struct {
 	toSwitch  atomic.Pointer[netip.AddrPort] // the switch endpoint's RTP address
 	sessionID uint64
 	version   uint64
+	given     string // the last description the browser got from us
 	closed    atomic.Bool
 
 	fromBrowser, toBrowser atomic.Uint64 // packets relayed
@@ -116,8 +118,8 @@ func (l *Leg) ToBrowser(plain []byte) ([]byte, error) {
 		if sd, err = l.pc.CreateAnswer(nil); err != nil {
 			return nil, err
 		}
-	case state == pion.SignalingStateStable && l.pc.LocalDescription() != nil:
-		return []byte(l.pc.LocalDescription().SDP), nil
+	case state == pion.SignalingStateStable && l.given != "":
+		return []byte(l.given), nil
 	case state == pion.SignalingStateStable:
 		l.prefer(desc)
 		if sd, err = l.pc.CreateOffer(nil); err != nil {
@@ -136,7 +138,25 @@ func (l *Leg) ToBrowser(plain []byte) ([]byte, error) {
 	case <-time.After(gatherTimeout):
 		return nil, errors.New("webrtc leg: ICE gathering timed out")
 	}
-	return []byte(l.pc.LocalDescription().SDP), nil
+	// pion answers with its transceiver's direction (sendrecv) even to a
+	// browser putting the call on hold (sendonly), which the browser
+	// refuses; and it refuses a local description changed before it is
+	// set. So the browser gets the direction the switch chose, written into
+	// what pion set; what flows is up to the switch's endpoint anyway.
+	l.given = withDirection(l.pc.LocalDescription().SDP, desc.Direction)
+	return []byte(l.given), nil
+}
+
+// withDirection replaces the direction attributes of an SDP.
+func withDirection(sdp string, d media.Direction) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	for i, line := range lines {
+		switch strings.TrimRight(line, "\r\n") {
+		case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
+			lines[i] = "a=" + d.String() + "\r\n"
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 // prefer orders the codecs we negotiate as the switch's description does.
