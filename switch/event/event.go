@@ -20,6 +20,9 @@ const (
 	CallRinging                  // a callee's phone rings
 	CallAnswered                 // a callee answered; the parties talk
 	CallEnded                    // the call is over (its record is stored)
+	// CallTransferred: Device left the call by transferring it; the call goes
+	// on between From (the transferee) and To (the target, which rings next).
+	CallTransferred
 )
 
 func (k Kind) String() string {
@@ -38,6 +41,8 @@ func (k Kind) String() string {
 		return "call-answered"
 	case CallEnded:
 		return "call-ended"
+	case CallTransferred:
+		return "call-transferred"
 	}
 	return "unknown"
 }
@@ -54,8 +59,8 @@ type Event struct {
 
 	// Call events.
 	CallID string // the caller's Call-ID
-	From   string // calling device
-	To     string // dialled extension
+	From   string // calling device (after a transfer: the transferee's)
+	To     string // dialled extension (after a transfer: the target)
 }
 
 // Bus fans events out to subscribers. The zero value is not usable; use New.

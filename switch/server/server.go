@@ -163,6 +163,7 @@ func (s *Server) startCalls() error {
 	s.srv.OnBye(s.calls.HandleBye)
 	s.srv.OnUpdate(s.calls.HandleInDialog)
 	s.srv.OnInfo(s.calls.HandleInDialog)
+	s.srv.OnRefer(s.calls.HandleRefer)
 	return nil
 }
 
@@ -216,7 +217,7 @@ func LANAddress() string {
 // options answers OPTIONS: phones and trunks use it as a keep-alive.
 func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE"))
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, REFER"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", presence.EventMWI))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	tx.Respond(res)
