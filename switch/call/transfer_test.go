@@ -416,3 +416,55 @@ func portOf(t *testing.T, hostport string) int {
 	}
 	return n
 }
+
+// The transferee hangs up while the target rings: the target's phone stops
+// ringing and the transfer is recorded as cancelled.
+func TestBlindTransferTransfereeHangsUpWhileTargetRings(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	carol := o.addCarol(t)
+	carol.SetBehavior(phonetest.Behavior{Silent: true})
+	a, b := o.connect(t)
+	if res, err := b.Refer(ctx(t), "202"); err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v", res, err)
+	}
+	offered(t, carol, "202")
+	hungUp(t, b, "the transferor")
+	if err := a.Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	rec := o.lastCall(t)
+	if rec.Disposition != store.Answered || len(rec.Transfers) != 1 || rec.Transfers[0].Result != store.Cancelled ||
+		rec.Cause != "200 hung up" {
+		t.Fatalf("record = %+v", rec)
+	}
+	o.noLeaks(t) // the ringing branch was cancelled and its endpoint freed
+}
+
+// A call transferred twice: 201 sends 200 to 202, who sends it back to 201.
+func TestBlindTransferTwice(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	carol := o.addCarol(t)
+	a, b := o.connect(t)
+	if res, err := b.Refer(ctx(t), "202"); err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v", res, err)
+	}
+	c := answered(t, carol)
+	hungUp(t, b, "201 after the first transfer")
+	talk(t, a, c)
+	if res, err := c.Refer(ctx(t), "201"); err != nil || res.StatusCode != 202 {
+		t.Fatalf("second REFER: %v %v", res, err)
+	}
+	b2 := answered(t, o.bob)
+	hungUp(t, c, "202 after the second transfer")
+	talk(t, a, b2)
+	oneStream(t, a.Headers())
+	b2.Hangup(ctx(t))
+	hungUp(t, a, "the transferee")
+	rec := o.lastCall(t)
+	if len(rec.Transfers) != 2 || rec.Transfers[0].By != "201" || rec.Transfers[0].To != "202" ||
+		rec.Transfers[1].By != "202" || rec.Transfers[1].To != "201" || rec.Transfers[1].AnsweredBy != "201" ||
+		rec.Cause != "201 hung up" {
+		t.Fatalf("record = %+v", rec)
+	}
+	o.noLeaks(t)
+}
