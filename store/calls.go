@@ -44,6 +44,19 @@ type CallRecord struct {
 	End          time.Time   `json:"end"`
 	Disposition  Disposition `json:"disposition"`
 	Cause        string      `json:"cause"` // who hung up or why it failed: "caller bye", "callee bye", "486 busy", …
+	// Transfers are the blind transfers of the call, in order: each time a
+	// party handed the call on and left. Records written before transfer
+	// existed have none (an optional field: no migration).
+	Transfers []Transfer `json:"transfers,omitempty"`
+}
+
+// Transfer is one blind transfer: By left the call, the other party went on to To.
+type Transfer struct {
+	By         string      `json:"by"` // the device that transferred the call (and left it)
+	To         string      `json:"to"` // the extension the call was transferred to
+	At         time.Time   `json:"at"`
+	AnsweredBy string      `json:"answered_by,omitempty"` // the target's device that answered, or "voicemail"
+	Result     Disposition `json:"result"`                // how reaching the target ended: answered, voicemail, missed, busy, failed, cancelled
 }
 
 // Duration is the talk time (zero for unanswered calls).

@@ -70,7 +70,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 }
 
 var callColumns = []string{"id", "direction", "caller", "caller_name", "callee", "answered_by",
-	"start", "answer", "end", "duration_s", "disposition", "cause"}
+	"start", "answer", "end", "duration_s", "disposition", "cause", "transferred_to"}
 
 func writeCallsCSV(w io.Writer, calls []store.CallRecord) error {
 	cw := csv.NewWriter(w)
@@ -84,7 +84,7 @@ func writeCallsCSV(w io.Writer, calls []store.CallRecord) error {
 	for _, c := range calls {
 		cw.Write([]string{c.ID, string(c.Direction), c.Caller, csvSafe(c.CallerName), c.Callee, c.AnsweredBy,
 			stamp(c.Start), stamp(c.Answer), stamp(c.End), strconv.Itoa(int(c.Duration().Seconds())),
-			string(c.Disposition), c.Cause})
+			string(c.Disposition), c.Cause, strings.Join(transferTargets(c), " ")})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -107,8 +107,18 @@ func printCalls(w io.Writer, calls []store.CallRecord) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "START\tFROM\tTO\tANSWERED BY\tDURATION\tRESULT\tCAUSE")
 	for _, c := range calls {
+		answered := strings.Join(append([]string{dash(c.AnsweredBy)}, transferTargets(c)...), " → ")
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Start.Local().Format("2006-01-02 15:04:05"), c.Caller,
-			c.Callee, dash(c.AnsweredBy), c.Duration().Round(time.Second), c.Disposition, c.Cause)
+			c.Callee, answered, c.Duration().Round(time.Second), c.Disposition, c.Cause)
 	}
 	return tw.Flush()
+}
+
+// transferTargets are the extensions a call was transferred to, in order.
+func transferTargets(c store.CallRecord) []string {
+	var out []string
+	for _, t := range c.Transfers {
+		out = append(out, t.To)
+	}
+	return out
 }

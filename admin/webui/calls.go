@@ -99,10 +99,19 @@ func deviceExt(id string) string {
 }
 
 // involves reports whether ext took part in a call: it called (from any of
-// its phones), was dialled, or one of its phones answered.
+// its phones), was dialled, one of its phones answered, or the call was
+// transferred to it.
 func involves(c store.CallRecord, ext string) bool {
-	return c.Caller == ext || c.Callee == ext || deviceExt(c.CallerDevice) == ext ||
-		(c.AnsweredBy != "" && deviceExt(c.AnsweredBy) == ext)
+	if c.Caller == ext || c.Callee == ext || deviceExt(c.CallerDevice) == ext ||
+		(c.AnsweredBy != "" && deviceExt(c.AnsweredBy) == ext) {
+		return true
+	}
+	for _, t := range c.Transfers {
+		if t.To == ext {
+			return true
+		}
+	}
+	return false
 }
 
 func (f callFilter) match(c store.CallRecord) bool {

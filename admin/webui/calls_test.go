@@ -188,3 +188,14 @@ func TestEachCallChunks(t *testing.T) {
 		}
 	}
 }
+
+// A call transferred to a user is among that user's calls.
+func TestInvolvesTransferTarget(t *testing.T) {
+	c := store.CallRecord{Caller: "200", CallerDevice: "200", Callee: "201", AnsweredBy: "201",
+		Transfers: []store.Transfer{{By: "201", To: "202", AnsweredBy: "202b", Result: store.Answered}}}
+	for ext, want := range map[string]bool{"200": true, "201": true, "202": true, "203": false} {
+		if got := involves(c, ext); got != want {
+			t.Errorf("involves(%s) = %v, want %v", ext, got, want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package call
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
 	"strconv"
@@ -40,6 +39,8 @@ type leg struct {
 	local  media.SessionDesc // what we last offered/answered on this leg
 	sdpVer atomic.Uint64
 	held   bool // the phone put the call on hold (sendonly/inactive)
+
+	outside bool // a forward to a number or SIP address, not a phone of ours: it may not transfer
 }
 
 // Call is one call. Its fields belong to the goroutine running run.
@@ -57,7 +58,10 @@ type Call struct {
 	music  func()    // stops music on hold to the party that was put on hold
 	digits chan byte // the caller's key presses (RFC 4733, SIP INFO) for applications
 
-	sentRinging bool // 180 relayed to the caller
+	from        party     // who the callees are called for
+	answered    bool      // the caller's leg is answered: after a transfer nothing answers it again
+	next        *transfer // a transfer a party asked for, taken by talk
+	sentRinging bool      // 180 relayed to the caller (or, after a transfer, ringing published)
 
 	snapMu sync.Mutex
 	snap   Snapshot
@@ -74,6 +78,7 @@ func (m *Manager) newCall(req *sip.Request, tx sip.ServerTransaction, device str
 	if from := req.From(); from != nil {
 		c.rec.CallerName = from.DisplayName
 	}
+	c.from = party{device: device, number: c.rec.Caller, name: c.rec.CallerName, dialled: c.rec.Callee}
 	c.snap = Snapshot{ID: id, From: c.rec.Caller, To: c.rec.Callee, Start: now}
 	m.mu.Lock()
 	if _, dup := m.calls[id]; dup {
@@ -93,8 +98,17 @@ func (c *Call) snapshot() Snapshot {
 }
 
 func (c *Call) publish(k event.Kind, device string) {
-	c.m.deps.Bus.Publish(event.Event{Kind: k, CallID: c.id, From: c.rec.CallerDevice, FromName: c.rec.CallerName,
-		To: c.rec.Callee, Device: device})
+	c.m.deps.Bus.Publish(event.Event{Kind: k, CallID: c.id, From: c.from.device, FromName: c.from.name,
+		To: c.from.dialled, Device: device})
+}
+
+// party is who a call's callees are called for: the caller and what it
+// dialled, or after a transfer the transferee and the transfer target.
+type party struct {
+	device  string // the waiting party's device (an outside number for a leg to one)
+	number  string // shown to the called phones
+	name    string
+	dialled string
 }
 
 // run carries the call from INVITE to its record.
@@ -126,7 +140,9 @@ func (c *Call) run() {
 		c.runFeature(plan)
 		return
 	}
-	c.runSteps(plan)
+	if c.runSteps(plan) {
+		c.converse()
+	}
 }
 
 // acceptCaller parses the caller's offer and sets up leg A.
@@ -176,6 +192,9 @@ func (c *Call) answer(b *leg) bool {
 	if err := b.client.Ack(c.m.ctx); err != nil {
 		c.log.Warn("ack callee", "err", err)
 	}
+	if c.answered {
+		return c.answerTransfer(b)
+	}
 	c.rec.AnsweredBy = b.device
 	c.rec.Answer = time.Now()
 	c.snapMu.Lock()
@@ -187,22 +206,25 @@ func (c *Call) answer(b *leg) bool {
 	for _, h := range headers {
 		res.AppendHeader(h)
 	}
+	res.AppendHeader(sip.NewHeader("Allow", allowed)) // phones look for REFER here before offering transfer
 	if err := c.a.server.WriteResponse(res); err != nil {
 		// No ACK from the caller (or it hung up meanwhile): end the callee's leg too.
 		c.log.Warn("answer caller", "err", err)
 		c.rec.Cause = "no ACK from caller"
 		c.rec.Disposition = store.Failed
-		c.byeCallee()
+		c.b.bye(c.m.ctx)
 		return false
 	}
+	c.answered = true
 	c.rec.Disposition = store.Answered
 	c.publish(event.CallAnswered, b.device)
 	c.log.Debug("call answered", "device", b.device)
 	return true
 }
 
-// talk waits for the call to end and hangs up the other side.
-func (c *Call) talk() {
+// talk waits for the call to end and hangs up the other side, or returns
+// a transfer a party asked for that is under way.
+func (c *Call) talk() *transfer {
 	watch := time.NewTicker(time.Second)
 	defer watch.Stop()
 	maxDur := time.NewTimer(c.m.cfg.MaxDuration)
@@ -210,33 +232,37 @@ func (c *Call) talk() {
 	lastRefresh := time.Now()
 	for {
 		select {
-		case <-c.a.server.Context().Done():
-			c.rec.Cause = "caller hung up"
-			c.byeCallee()
-			return
-		case <-c.b.client.Context().Done():
-			c.rec.Cause = "callee hung up"
-			c.byeCaller()
-			return
+		case <-c.a.done():
+			c.rec.Cause = c.hangupCause(c.a)
+			c.b.bye(c.m.ctx)
+			return nil
+		case <-c.b.done():
+			c.rec.Cause = c.hangupCause(c.b)
+			c.a.bye(c.m.ctx)
+			return nil
 		case f := <-c.inbox:
 			if f() {
 				lastRefresh = time.Now()
+			}
+			if t := c.next; t != nil {
+				c.next = nil
+				return t
 			}
 		case <-watch.C:
 			if cause := c.checkAlive(lastRefresh); cause != "" {
 				c.log.Warn("ending call", "cause", cause)
 				c.rec.Cause = cause
 				c.byeBoth()
-				return
+				return nil
 			}
 		case <-maxDur.C:
 			c.rec.Cause = "maximum duration"
 			c.byeBoth()
-			return
+			return nil
 		case <-c.m.ctx.Done():
 			c.rec.Cause = "switch shut down"
 			c.byeBoth()
-			return
+			return nil
 		}
 	}
 }
@@ -246,7 +272,7 @@ func (c *Call) talk() {
 func (c *Call) checkAlive(lastRefresh time.Time) string {
 	now := time.Now()
 	if !c.a.held && !c.b.held {
-		last := latest(c.a.ep.Stats().LastReceived, c.b.ep.Stats().LastReceived, c.rec.Answer)
+		last := latest(c.a.ep.Stats().LastReceived, c.b.ep.Stats().LastReceived, c.rec.Answer, c.transferredAt())
 		if now.Sub(last) > c.m.cfg.MediaTimeout {
 			return "media timeout"
 		}
@@ -258,28 +284,30 @@ func (c *Call) checkAlive(lastRefresh time.Time) string {
 }
 
 func (c *Call) byeBoth() {
-	c.byeCaller()
-	c.byeCallee()
+	c.a.bye(c.m.ctx)
+	c.b.bye(c.m.ctx)
 }
 
-func (c *Call) byeCaller() {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.m.ctx), 5*time.Second)
-	defer cancel()
-	if err := c.a.server.Bye(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		c.log.Debug("bye caller", "err", err)
+// hangupCause says who hung up: the caller or the callee, or after a
+// transfer (when those words mislead) the device.
+func (c *Call) hangupCause(l *leg) string {
+	switch {
+	case len(c.rec.Transfers) > 0:
+		return l.device + " hung up"
+	case l.side == callerSide:
+		return "caller hung up"
 	}
+	return "callee hung up"
 }
 
-func (c *Call) byeCallee() {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.m.ctx), 5*time.Second)
-	defer cancel()
-	if err := c.b.client.Bye(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		c.log.Debug("bye callee", "err", err)
-	}
-}
-
-// fail answers the caller with a final error and records why.
+// fail answers the caller with a final error and records why; after a
+// transfer (the caller's leg long answered) it hangs the waiting party up.
 func (c *Call) fail(code int, reason string, d store.Disposition, cause string) {
+	if c.answered {
+		c.setResult(d, cause)
+		c.a.bye(c.m.ctx)
+		return
+	}
 	c.rec.Disposition, c.rec.Cause = d, cause
 	if c.a != nil && c.a.server != nil {
 		c.a.server.Respond(code, reason, nil)
@@ -298,18 +326,9 @@ func (c *Call) finish() {
 		c.bridge()
 	}
 	for _, l := range []*leg{c.a, c.b} {
-		if l == nil {
-			continue
+		if l != nil {
+			l.release()
 		}
-		if l.server != nil {
-			c.m.removeLeg(l.server.ID)
-			l.server.Close()
-		}
-		if l.client != nil {
-			c.m.removeLeg(l.client.ID)
-			l.client.Close()
-		}
-		l.closeMedia()
 	}
 	c.m.mu.Lock()
 	delete(c.m.calls, c.id)
@@ -321,7 +340,7 @@ func (c *Call) finish() {
 	if err := c.m.deps.Records.SaveCall(c.rec); err != nil {
 		c.log.Error("save call record", "err", err)
 	}
-	c.publish(event.CallEnded, c.rec.AnsweredBy)
+	c.publish(event.CallEnded, c.answeredBy())
 	// The one Info line of a call.
 	c.log.Info("call ended", "disposition", c.rec.Disposition, "answered_by", c.rec.AnsweredBy,
 		"cause", c.rec.Cause, "duration", c.rec.Duration().Round(time.Second))
@@ -359,8 +378,12 @@ func onHold(d media.SessionDesc) bool {
 	return d.Direction == media.SendOnly || d.Direction == media.Inactive || !d.Addr.IsValid() || d.Addr.IsUnspecified()
 }
 
-// sessionExpires is the session timer interval agreed with the caller, or 0.
+// sessionExpires is the session timer interval agreed with the caller, or 0
+// (also once the caller's leg left by a transfer).
 func (c *Call) sessionExpires() time.Duration {
+	if c.a != nil && c.a.server == nil {
+		return 0
+	}
 	h := c.req.GetHeader("Session-Expires")
 	if h == nil {
 		return 0

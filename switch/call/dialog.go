@@ -30,6 +30,11 @@ func (m *Manager) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c := l.call
 	answer := make(chan *sip.Response, 1)
 	run := func() bool {
+		if l != c.a && l != c.b {
+			// A transferor's leg after the hand-over: it is no longer in the call.
+			answer <- sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil)
+			return false
+		}
 		if err := l.readRequest(req, tx); err != nil {
 			answer <- sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
 			return false
@@ -107,10 +112,7 @@ func (c *Call) applyHold() {
 	if c.b == nil {
 		return // the switch itself is the far end (voicemail, menus): nothing to re-bridge
 	}
-	if c.music != nil {
-		c.music()
-		c.music = nil
-	}
+	c.stopMusic()
 	switch {
 	case !c.a.held && !c.b.held:
 		c.setBridged(true)

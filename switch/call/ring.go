@@ -80,7 +80,9 @@ func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 		case <-provisional:
 			if !c.sentRinging {
 				c.sentRinging = true
-				c.a.server.Respond(180, "Ringing", nil)
+				if !c.answered { // a transferee hears music instead
+					c.a.server.Respond(180, "Ringing", nil)
+				}
 			}
 		case d := <-results:
 			pending--
@@ -89,11 +91,15 @@ func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 			}
 			d.b.code = failureCode(d.err)
 			c.log.Debug("callee did not take the call", "target", d.b.leg.device, "contact", d.b.binding.Contact, "err", d.err)
-		case <-c.a.server.Context().Done():
+		case <-c.a.done():
 			if !round.claimed.CompareAndSwap(false, true) {
 				return awaitWinner(results), outcome{} // answered at this instant; answer() finds the caller gone
 			}
-			return nil, outcome{disp: store.Cancelled, cause: "caller cancelled", final: true}
+			cause := "caller cancelled"
+			if c.answered {
+				cause = c.hangupCause(c.a)
+			}
+			return nil, outcome{disp: store.Cancelled, cause: cause, final: true}
 		case <-ringCtx.Done():
 			if !round.claimed.CompareAndSwap(false, true) {
 				return awaitWinner(results), outcome{}
@@ -234,11 +240,11 @@ func (c *Call) newCalleeInvite(br *branch, step route.Step, sdp []byte) (*sip.Re
 	req := sip.NewRequest(sip.INVITE, target)
 	host, port, _ := net.SplitHostPort(c.m.deps.UDP.ContactHDR.Address.HostPort())
 	p, _ := strconv.Atoi(port)
-	fromUser, display := c.rec.Caller, c.rec.CallerName
+	fromUser, display := c.from.number, c.from.name
 	if step.ShowCalled {
-		fromUser = c.rec.Callee
+		fromUser = c.from.dialled
 		if display == "" {
-			display = c.rec.Caller
+			display = c.from.number
 		}
 	}
 	from := &sip.FromHeader{DisplayName: display,
@@ -248,11 +254,11 @@ func (c *Call) newCalleeInvite(br *branch, step route.Step, sdp []byte) (*sip.Re
 	req.AppendHeader(from)
 	toUser := br.toUser
 	if toUser == "" {
-		toUser = c.rec.Callee
+		toUser = c.from.dialled
 	}
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: host, Port: p}})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"))
+	req.AppendHeader(sip.NewHeader("Allow", allowed))
 	req.SetBody(sdp)
 	req.SetDestination(br.binding.Source)
 	req.SetTransport(br.binding.Transport)

@@ -105,6 +105,7 @@ func (c *Call) handleInfo(l *leg, req *sip.Request) {
 // the leg until it returns or the caller hangs up; the call's goroutine
 // keeps serving in-dialog requests meanwhile.
 func (c *Call) serveApp(name string, app func(ctx context.Context, s ivr.Session) error) {
+	c.stopMusic()
 	c.a.ep.OnDTMF(c.pushDigit)
 	if !c.answerSelf(name) {
 		return
@@ -112,7 +113,7 @@ func (c *Call) serveApp(name string, app func(ctx context.Context, s ivr.Session
 	ctx, cancel := context.WithCancel(c.m.ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	s := &session{c: c, caller: ivr.Caller{Device: c.rec.CallerDevice, Number: c.rec.Caller, Name: c.rec.CallerName, Dialed: c.rec.Callee, CallID: c.id}}
+	s := &session{c: c, caller: ivr.Caller{Device: c.from.device, Number: c.from.number, Name: c.from.name, Dialed: c.from.dialled, CallID: c.id}}
 	go func() { done <- app(ctx, s) }()
 	maxDur := time.NewTimer(c.m.cfg.MaxDuration)
 	defer maxDur.Stop()
@@ -122,17 +123,17 @@ func (c *Call) serveApp(name string, app func(ctx context.Context, s ivr.Session
 			if err != nil && err != ivr.ErrHangup {
 				c.log.Warn(name, "err", err)
 			}
-			if c.a.server.Context().Err() != nil {
-				c.rec.Cause = "caller hung up"
+			if c.a.gone() {
+				c.rec.Cause = c.hangupCause(c.a)
 				return
 			}
 			c.rec.Cause = name + " finished"
-			c.byeCaller()
+			c.a.bye(c.m.ctx)
 			return
-		case <-c.a.server.Context().Done():
+		case <-c.a.done():
 			cancel()
 			<-done
-			c.rec.Cause = "caller hung up"
+			c.rec.Cause = c.hangupCause(c.a)
 			return
 		case f := <-c.inbox:
 			f()
@@ -140,14 +141,19 @@ func (c *Call) serveApp(name string, app func(ctx context.Context, s ivr.Session
 			cancel()
 			<-done
 			c.rec.Cause = "maximum duration"
-			c.byeCaller()
+			c.a.bye(c.m.ctx)
 			return
 		}
 	}
 }
 
-// answerSelf answers the caller with the switch itself as the far end.
+// answerSelf answers the caller with the switch itself as the far end (a
+// transferee is answered already: the transfer records who took it).
 func (c *Call) answerSelf(name string) bool {
+	if c.answered {
+		c.rec.Transfers[len(c.rec.Transfers)-1].AnsweredBy = name
+		return true
+	}
 	c.rec.AnsweredBy = name
 	c.rec.Answer = time.Now()
 	c.snapMu.Lock()
@@ -162,6 +168,7 @@ func (c *Call) answerSelf(name string) bool {
 		c.rec.Disposition, c.rec.Cause = store.Failed, "no ACK from caller"
 		return false
 	}
+	c.answered = true
 	if c.rec.Disposition == "" {
 		c.rec.Disposition = store.Answered
 	}

@@ -20,43 +20,42 @@ import (
 
 // runSteps carries out an answering plan: each step in turn until one
 // connects the caller; when none does, the caller hears "not available"
-// and the call ends with the last step's status.
-func (c *Call) runSteps(plan route.Plan) {
+// and the call ends with the last step's status. It reports whether a
+// callee answered (the parties are bridged and should talk).
+func (c *Call) runSteps(plan route.Plan) bool {
 	last := noAnswer
 	for _, st := range plan.Steps {
 		switch {
 		case st.Rings():
 			winner, out := c.ring(st, c.targets(st))
 			if winner != nil {
-				if c.answer(winner) {
-					c.talk()
-				}
-				return
+				return c.answer(winner)
 			}
 			if out.final {
 				c.settle(out)
-				return
+				return false
 			}
 			last = out
 		case st.Action == store.ActVoicemail:
 			if c.m.deps.Voicemail == nil {
 				continue
 			}
-			c.rec.Disposition = store.Voicemail
+			c.setResult(store.Voicemail, "")
 			c.serveApp("voicemail", func(ctx context.Context, s ivr.Session) error {
 				return c.m.deps.Voicemail.Deposit(ctx, s, st.Ext)
 			})
-			return
+			return false
 		case st.Action == store.ActForwardService:
 			// Auto attendants and queues arrive with their own issue; until
 			// then the step is skipped (and the UI does not offer it).
 			c.log.Warn("answering rule forwards to a service that does not exist yet", "target", st.Target)
 		case st.Action == store.ActDisconnect:
 			c.notAvailable(last)
-			return
+			return false
 		}
 	}
 	c.notAvailable(last)
+	return false
 }
 
 // targets are the branches a ringing step forks to: every registered
@@ -75,14 +74,14 @@ func (c *Call) targets(st route.Step) []*branch {
 			return nil
 		}
 		b := store.Binding{Contact: "sip:" + st.Target + "@" + gw.String(), Source: gw.String(), Transport: "UDP"}
-		out = append(out, &branch{binding: b, toUser: st.Target, leg: &leg{call: c, side: calleeSide, device: st.Target}})
+		out = append(out, &branch{binding: b, toUser: st.Target, leg: &leg{call: c, side: calleeSide, device: st.Target, outside: true}})
 	case store.ActForwardSIP:
 		b, user, err := sipTarget(c.m.ctx, st.Target)
 		if err != nil {
 			c.log.Warn("forward to SIP address", "target", st.Target, "err", err)
 			return nil
 		}
-		out = append(out, &branch{binding: b, toUser: user, leg: &leg{call: c, side: calleeSide, device: st.Target}})
+		out = append(out, &branch{binding: b, toUser: user, leg: &leg{call: c, side: calleeSide, device: st.Target, outside: true}})
 	default:
 		for _, id := range st.Devices {
 			for _, bd := range c.m.deps.Locator.Lookup(id) {
@@ -139,7 +138,7 @@ func resolve(ctx context.Context, hostport string, defaultPort int) (netip.AddrP
 // settle ends a call whose caller is gone or that the switch gave up on.
 func (c *Call) settle(out outcome) {
 	if out.disp == store.Cancelled {
-		c.rec.Disposition, c.rec.Cause = out.disp, out.cause
+		c.setResult(out.disp, out.cause)
 		return
 	}
 	c.fail(out.code, out.reason, out.disp, out.cause)
@@ -147,28 +146,41 @@ func (c *Call) settle(out outcome) {
 
 // notAvailable plays the "not available" message to the caller as early
 // media (183 with our SDP), then ends the call with the status the last
-// step ended with — so phones still show busy or unavailable.
+// step ended with — so phones still show busy or unavailable. A transferee
+// (already answered) hears it, then is hung up.
 func (c *Call) notAvailable(last outcome) {
+	c.stopMusic()
 	msg := c.m.cfg.NotAvailable
 	if msg == nil {
 		msg, _ = prompts.Get("not_available")
 	}
-	if len(msg) > 0 {
-		hdr := sip.NewHeader("Content-Type", "application/sdp")
-		if err := c.a.server.Respond(183, "Session Progress", c.a.nextSDP(), hdr); err == nil {
-			clip := media.Clip(msg)
-			stop := c.a.ep.Play(clip)
-			select {
-			case <-clip.Done():
-			case <-c.a.server.Context().Done():
-			case <-c.m.ctx.Done():
-			}
-			stop()
+	if len(msg) > 0 && c.earlyMedia() {
+		clip := media.Clip(msg)
+		stop := c.a.ep.Play(clip)
+		select {
+		case <-clip.Done():
+		case <-c.a.done():
+		case <-c.m.ctx.Done():
 		}
+		stop()
 	}
-	if c.a.server.Context().Err() != nil {
-		c.rec.Disposition, c.rec.Cause = store.Cancelled, "caller hung up during the message"
+	if c.a.gone() {
+		cause := "caller hung up during the message"
+		if c.answered {
+			cause = c.hangupCause(c.a) + " during the message"
+		}
+		c.setResult(store.Cancelled, cause)
 		return
 	}
 	c.fail(last.code, last.reason, last.disp, last.cause)
+}
+
+// earlyMedia opens the caller's leg to the switch's audio before an answer:
+// a 183 with our SDP. An answered leg needs nothing.
+func (c *Call) earlyMedia() bool {
+	if c.answered {
+		return true
+	}
+	hdr := sip.NewHeader("Content-Type", "application/sdp")
+	return c.a.server.Respond(183, "Session Progress", c.a.nextSDP(), hdr) == nil
 }

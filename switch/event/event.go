@@ -22,6 +22,9 @@ const (
 	CallEnded                       // the call is over (its record is stored)
 	CallRingStopped                 // a callee's phone stopped ringing without taking the call
 	StatusChanged                   // an extension's live state changed (presence: Ext)
+	// CallTransferred: Device left the call by transferring it; the call goes
+	// on between From (the transferee) and To (the target, which rings next).
+	CallTransferred
 )
 
 func (k Kind) String() string {
@@ -44,6 +47,8 @@ func (k Kind) String() string {
 		return "call-ring-stopped"
 	case StatusChanged:
 		return "status-changed"
+	case CallTransferred:
+		return "call-transferred"
 	}
 	return "unknown"
 }
@@ -60,9 +65,9 @@ type Event struct {
 
 	// Call events.
 	CallID   string // the caller's Call-ID
-	From     string // calling device
+	From     string // calling device (after a transfer: the transferee's)
 	FromName string // the caller's display name, if it sent one
-	To       string // dialled extension
+	To       string // dialled extension (after a transfer: the target)
 
 	Ext string // StatusChanged: the extension
 }

@@ -45,10 +45,12 @@ type Call struct {
 	onAudio atomic.Pointer[func(payload []byte, at time.Time)]
 
 	mu       sync.Mutex
-	received [][]byte // audio payloads, in arrival order
-	events   []uint8  // RFC 4733 event codes seen (deduplicated per timestamp)
+	received [][]byte     // audio payloads, in arrival order
+	headers  []rtp.Header // every audio packet's header, kept for the whole call
+	events   []uint8      // RFC 4733 event codes seen (deduplicated per timestamp)
 	lastEvTS uint32
 	readDone chan struct{}
+	notifies chan *sip.Request // NOTIFYs in the call's dialog (a REFER's progress)
 }
 
 // SetBehavior sets how the phone treats incoming calls from now on.
@@ -108,7 +110,8 @@ func (p *Phone) newCall(codec media.Codec) (*Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Call{phone: p, rtp: conn, codec: codec, ssrc: uint32(time.Now().UnixNano()), readDone: make(chan struct{})}
+	c := &Call{phone: p, rtp: conn, codec: codec, ssrc: uint32(time.Now().UnixNano()), readDone: make(chan struct{}),
+		notifies: make(chan *sip.Request, 16)}
 	p.wg.Go(c.readRTP)
 	p.dmu.Lock()
 	p.conns = append(p.conns, conn)
@@ -444,6 +447,9 @@ func (c *Call) readRTP() {
 		switch {
 		case pkt.PayloadType == 0 || pkt.PayloadType == 8:
 			c.received = append(c.received, append([]byte(nil), pkt.Payload...))
+			h := pkt.Header
+			h.CSRC, h.Extensions = nil, nil
+			c.headers = append(c.headers, h)
 		case len(pkt.Payload) >= 4 && pkt.Payload[1]&0x80 != 0 && pkt.Timestamp != c.lastEvTS:
 			c.lastEvTS = pkt.Timestamp
 			c.events = append(c.events, pkt.Payload[0])
@@ -472,6 +478,15 @@ func (c *Call) Received() [][]byte {
 	out := c.received
 	c.received = nil
 	return out
+}
+
+// Headers returns the RTP headers of every audio packet received in the
+// call so far (not forgotten by Received): to check that the stream the
+// switch sends stays one stream across hold, music and transfers.
+func (c *Call) Headers() []rtp.Header {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]rtp.Header(nil), c.headers...)
 }
 
 // Events returns the DTMF events received so far.

@@ -43,6 +43,10 @@ func (p *Phone) setupNotify() {
 // onNotify answers a NOTIFY and hands it to its subscription, or to
 // Unsolicited when it belongs to none (out-of-dialog MWI).
 func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if c := p.findDialog(req); c != nil {
+		c.onNotify(req, tx) // a transfer's progress, in the call's dialog
+		return
+	}
 	p.notify.mu.Lock()
 	sub := p.notify.subs[req.CallID().Value()]
 	code := p.notify.reject

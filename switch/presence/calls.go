@@ -82,6 +82,16 @@ func (b *callBoard) apply(e event.Event, dir lookup) []string {
 		c.state = Confirmed
 		c.answered = dir.extOf(e.Device)
 		clear(c.ringing) // the other phones are being cancelled
+	case event.CallTransferred:
+		// The transferor left; the transferee now waits for the target, as
+		// if it had called it.
+		c.from, c.caller, c.callerName = e.From, dir.extOf(e.From), e.FromName
+		if c.callerName == "" && c.caller != "" {
+			c.callerName = dir.nameOf(c.caller)
+		}
+		c.callee, c.calleeName = e.To, dir.nameOf(e.To)
+		c.state, c.answered = Trying, ""
+		clear(c.ringing)
 	case event.CallEnded:
 		delete(b.calls, e.CallID)
 		return before

@@ -82,3 +82,21 @@ func TestCallBoardMissedEvents(t *testing.T) {
 		t.Fatal("an unknown call's ring-stop changed something")
 	}
 }
+
+// 200 calls 201, 201 transfers 200 to 202: 201 drops off the board and 200
+// calls 202.
+func TestCallBoardTransfer(t *testing.T) {
+	b := newCallBoard()
+	b.apply(event.Event{Kind: event.CallStarted, CallID: "c1", From: "200", To: "201"}, office{})
+	b.apply(event.Event{Kind: event.CallAnswered, CallID: "c1", From: "200", To: "201", Device: "201"}, office{})
+	changed := b.apply(event.Event{Kind: event.CallTransferred, CallID: "c1", From: "200", To: "202", Device: "201"}, office{})
+	slices.Sort(changed)
+	if !slices.Equal(changed, []string{"200", "201"}) || states(b, "201") != nil ||
+		!slices.Equal(states(b, "200"), []string{"call-1-i initiator trying 202/"}) {
+		t.Fatalf("after transfer: changed %v, 200 %q, 201 %q", changed, states(b, "200"), states(b, "201"))
+	}
+	b.apply(event.Event{Kind: event.CallRinging, CallID: "c1", From: "200", To: "202", Device: "202"}, office{})
+	if got := states(b, "202"); !slices.Equal(got, []string{"call-1-r recipient early 200/Alice"}) {
+		t.Fatalf("target 202: %q", got)
+	}
+}

@@ -178,6 +178,7 @@ func (s *Server) startCalls() error {
 	s.srv.OnBye(s.calls.HandleBye)
 	s.srv.OnUpdate(s.calls.HandleInDialog)
 	s.srv.OnInfo(s.calls.HandleInDialog)
+	s.srv.OnRefer(s.calls.HandleRefer)
 	return nil
 }
 
@@ -231,7 +232,7 @@ func LANAddress() string {
 // options answers OPTIONS: phones and trunks use it as a keep-alive.
 func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE"))
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, REFER"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", presence.AllowEvents))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	tx.Respond(res)

@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/store"
+)
+
+// A transferred call shows where it went, in the table and in the CSV.
+func TestCallsShowTransfers(t *testing.T) {
+	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	calls := []store.CallRecord{{ID: "x", Direction: store.Internal, Caller: "200", Callee: "201", AnsweredBy: "201",
+		Start: start, Answer: start, End: start.Add(time.Minute), Disposition: store.Answered, Cause: "200 hung up",
+		Transfers: []store.Transfer{{By: "201", To: "202", Result: store.Answered}, {By: "202", To: "203", Result: store.Voicemail}}}}
+	var table bytes.Buffer
+	if err := printCalls(&table, calls); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "201 → 202 → 203") {
+		t.Errorf("table does not show the transfers:\n%s", table.String())
+	}
+	var out bytes.Buffer
+	if err := writeCallsCSV(&out, calls); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0][len(rows[0])-1] != "transferred_to" || rows[1][len(rows[1])-1] != "202 203" {
+		t.Errorf("CSV = %q", rows)
+	}
+}
