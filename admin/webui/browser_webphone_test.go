@@ -27,19 +27,7 @@ const micTone, deskTone = 600, 1000
 // a WebAudio analyser). Then the desk phone calls the browser, which
 // answers from its pop-up.
 func TestBrowserWebphone(t *testing.T) {
-	mic := filepath.Join(t.TempDir(), "mic.wav")
-	if err := tonetest.WriteWAV(mic, tonetest.Sine(micTone, 60_000)); err != nil {
-		t.Fatal(err)
-	}
-	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true}, chrome: []chromedp.ExecAllocatorOption{
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", mic),
-		// The switch is on 127.0.0.1 in the test: let Chromium use loopback
-		// and show its real addresses instead of mDNS names.
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-	}})
+	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true}, chrome: fakeMic(t)})
 	u.addUser("200", "Alice Webb", store.RoleUser, "alice-pass-1")
 	u.addUser("201", "Bob Desk", store.RoleUser, "bob-pass-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -92,6 +80,79 @@ func TestBrowserWebphone(t *testing.T) {
 	}
 	alice.do("call ends", chromedp.WaitNotVisible(chromedp.ID("wp-active")))
 	waitFor(t, "the gateway leg closes", func() bool { return u.sw.WebRTC.Legs() == 0 })
+}
+
+// The attendant console: every extension's live status, and a call the
+// attendant answered transferred to another extension by clicking it;
+// the two desk phones then talk and the attendant's call ends.
+func TestBrowserAttendantConsole(t *testing.T) {
+	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true}, chrome: fakeMic(t)})
+	u.addUser("200", "Alice Front", store.RoleUser, "alice-pass-1")
+	u.addUser("201", "Bob Caller", store.RoleUser, "bob-pass-1")
+	u.addUser("202", "Carol Target", store.RoleUser, "carol-pass-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	bob := u.sw.Phone(t, "201", "sip-201-password", phonetest.Options{})
+	carol := u.sw.Phone(t, "202", "sip-202-password", phonetest.Options{})
+	for _, p := range []*phonetest.Phone{bob, carol} {
+		if _, err := p.Register(ctx, 300); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice := u.newTab()
+	alice.login("200", "alice-pass-1", "/me")
+	alice.open("/me/console", `#console-grid [data-ext="202"]`)
+	alice.do("webphone registers", chromedp.WaitVisible(chromedp.CSS(`#wp-status[data-state="registered"]`)),
+		waitText(`[data-status-of="202"] .tile-status`, "available"))
+
+	out := make(chan *phonetest.Call, 1)
+	go func() {
+		c, err := bob.Dial(ctx, "200")
+		if err != nil {
+			t.Errorf("201 dials 200: %v", err)
+		}
+		out <- c
+	}()
+	alice.do("answer", chromedp.WaitVisible(chromedp.ID("wp-incoming")), chromedp.Click(chromedp.ID("wp-answer")),
+		waitText("#wp-state", "Talking"), waitClass(`[data-status-of="201"]`, "on_call"))
+	caller := <-out
+	if caller == nil {
+		t.FailNow()
+	}
+	alice.capture("console", true)
+
+	alice.do("transfer to 202", chromedp.Click(chromedp.CSS(`#console-grid [data-ext="202"]`)))
+	target := nextCall(t, carol.Incoming())
+	alice.do("the attendant's call ends", chromedp.WaitNotVisible(chromedp.ID("wp-active")))
+	go target.SendTone(ctx, deskTone, 2*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	if err := caller.HearsTone(deskTone); err != nil {
+		t.Errorf("after the transfer 201 hears: %v", err)
+	}
+	caller.Hangup(ctx)
+	waitDone(t, target)
+}
+
+// fakeMic gives Chromium a microphone that plays micTone.
+func fakeMic(t *testing.T) []chromedp.ExecAllocatorOption {
+	mic := filepath.Join(t.TempDir(), "mic.wav")
+	if err := tonetest.WriteWAV(mic, tonetest.Sine(micTone, 60_000)); err != nil {
+		t.Fatal(err)
+	}
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-audio-capture", mic),
+		// The switch is on 127.0.0.1 in the test: let Chromium use loopback
+		// and show its real addresses instead of mDNS names.
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+	}
+}
+
+// waitClass waits until the element has class cls.
+func waitClass(sel, cls string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`!!document.querySelector(%q)?.classList.contains(%q)`, sel, cls), chromedp.WithPollingTimeout(15*time.Second))
 }
 
 // twoWayAudio checks that the desk phone hears the browser's microphone

@@ -169,7 +169,7 @@ async function answer() {
   phone.incoming = null;
   $("wp-incoming").close();
   phone.session = s;
-  phone.peer = s.remoteIdentity.uri.user;
+  phone.peer = $("wp-caller").textContent;
   render("Connecting…");
   try {
     await phone.sm.answer(s);
