@@ -27,7 +27,7 @@ const micTone, deskTone = 600, 1000
 // a WebAudio analyser). Then the desk phone calls the browser, which
 // answers from its pop-up.
 func TestBrowserWebphone(t *testing.T) {
-	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true}, chrome: fakeMic(t)})
+	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true, BuiltinVoicemail: true}, chrome: fakeMic(t)})
 	u.addUser("200", "Alice Webb", store.RoleUser, "alice-pass-1")
 	u.addUser("201", "Bob Desk", store.RoleUser, "bob-pass-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -79,7 +79,24 @@ func TestBrowserWebphone(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.do("call ends", chromedp.WaitNotVisible(chromedp.ID("wp-active")))
-	waitFor(t, "the gateway leg closes", func() bool { return u.sw.WebRTC.Legs() == 0 })
+
+	// Voicemail from the webphone: *97 answers with the menu's prompt.
+	run(alice, "clear the number", chromedp.Evaluate[bool](`(document.getElementById("wp-number").value = "") === ""`))
+	alice.do("dial *97", chromedp.SendKeys(chromedp.ID("wp-number"), "*97"), chromedp.Click(chromedp.ID("wp-call")),
+		waitText("#wp-state", "Talking"))
+	heard := false
+	for range 30 {
+		time.Sleep(100 * time.Millisecond)
+		if run(alice, "peak frequency", chromedp.Evaluate[float64](`switchboardPhone.peakFrequency()`)) > 0 {
+			heard = true
+			break
+		}
+	}
+	if !heard {
+		t.Errorf("the webphone hears nothing from voicemail")
+	}
+	alice.do("hang up voicemail", chromedp.Click(chromedp.ID("wp-hangup")), chromedp.WaitNotVisible(chromedp.ID("wp-active")))
+	waitFor(t, "the gateway legs close", func() bool { return u.sw.WebRTC.Legs() == 0 })
 }
 
 // The attendant console: every extension's live status, and a call the
