@@ -62,6 +62,7 @@ type Call struct {
 	answered    bool      // the caller's leg is answered: after a transfer nothing answers it again
 	next        *transfer // a transfer a party asked for, taken by talk
 	sentRinging bool      // 180 relayed to the caller (or, after a transfer, ringing published)
+	early       *leg      // the ringing callee whose early media the caller hears (early.go)
 
 	snapMu sync.Mutex
 	snap   Snapshot

@@ -57,7 +57,7 @@ type ringRound struct {
 // answered first, or nil and how the step ended. The first answer and the
 // end of ringing race for the round's claim; whichever takes it decides.
 // Losing branches CANCEL or hang up by themselves in the background.
-func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
+func (c *Call) ring(step route.Step, targets []*branch) (winner *leg, _ outcome) {
 	if len(targets) == 0 {
 		return nil, outcome{code: 480, reason: "Temporarily Unavailable", disp: store.Missed, cause: "no phone registered"}
 	}
@@ -65,7 +65,12 @@ func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 	ringCtx, stopRinging := context.WithTimeout(c.m.ctx, step.RingTime)
 	defer stopRinging() // every branch still ringing sends its CANCEL
 	results := make(chan branchDone, len(targets))
-	provisional := make(chan struct{}, 4*len(targets))
+	provisional := make(chan ringing, 4*len(targets))
+	defer func() {
+		if c.early != nil && c.early != winner {
+			c.stopEarlyMedia()
+		}
+	}()
 	pending := 0
 	for _, br := range targets {
 		if err := c.invite(ringCtx, round, br, provisional, results); err != nil {
@@ -77,7 +82,10 @@ func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 	}
 	for pending > 0 {
 		select {
-		case <-provisional:
+		case p := <-provisional:
+			if p.early != nil && c.startEarlyMedia(p.b.leg, p.early) {
+				c.sentRinging = true
+			}
 			if !c.sentRinging {
 				c.sentRinging = true
 				if !c.answered { // a transferee hears music instead
@@ -88,6 +96,9 @@ func (c *Call) ring(step route.Step, targets []*branch) (*leg, outcome) {
 			pending--
 			if d.err == nil {
 				return d.b.leg, outcome{}
+			}
+			if d.b.leg == c.early {
+				c.stopEarlyMedia()
 			}
 			d.b.code = failureCode(d.err)
 			c.log.Debug("callee did not take the call", "target", d.b.leg.device, "contact", d.b.binding.Contact, "err", d.err)
@@ -127,7 +138,7 @@ func awaitWinner(results <-chan branchDone) *leg {
 // invite starts one branch: a media endpoint, our offer, the INVITE, and a
 // goroutine that waits for its answer and either claims the call or cleans
 // up after itself.
-func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, provisional chan<- struct{}, results chan<- branchDone) error {
+func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, provisional chan<- ringing, results chan<- branchDone) error {
 	ep, err := c.m.deps.Media.NewEndpoint()
 	if err != nil {
 		return err
@@ -164,8 +175,12 @@ func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, pro
 					rang = true
 					c.publish(event.CallRinging, l.device)
 				}
+				p := ringing{b: br}
+				if r.StatusCode == 183 && len(r.Body()) > 0 && l.web == nil {
+					p.early = r.Body() // a browser's would need the gateway's answer handling: not relayed
+				}
 				select {
-				case provisional <- struct{}{}:
+				case provisional <- p:
 				default:
 				}
 			}

@@ -27,6 +27,10 @@ type Behavior struct {
 	Delay    time.Duration // ring this long before answering/rejecting
 	Codec    media.Codec   // preferred codec when answering (default PCMU)
 	NoRinger bool          // send no 180
+	// EarlyTone, when set, makes the phone answer 183 with SDP and send this
+	// tone (Hz) as early media for Delay before it answers or rejects, as a
+	// phone playing its own ringback or an announcement does.
+	EarlyTone float64
 }
 
 // Call is one call on a test phone, with its own RTP socket.
@@ -225,6 +229,15 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !b.NoRinger {
 		d.Respond(180, "Ringing", nil)
 	}
+	var c *Call
+	if b.EarlyTone != 0 {
+		if c = p.acceptOffer(d, req, b); c == nil {
+			return
+		}
+		d.Respond(183, "Session Progress", c.sdp([]media.Codec{c.codec}, media.SendRecv),
+			sip.NewHeader("Content-Type", "application/sdp"))
+		go c.SendTone(d.Context(), b.EarlyTone, b.Delay)
+	}
 	select {
 	case <-time.After(b.Delay):
 	case <-d.Context().Done():
@@ -238,29 +251,12 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		d.Respond(b.Reject, rejectReason(b.Reject), nil)
 		return
 	}
-	codec := b.Codec
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		d.Respond(488, "Not Acceptable Here", nil)
-		return
+	if c == nil {
+		if c = p.acceptOffer(d, req, b); c == nil {
+			return
+		}
 	}
-	if codec, err = media.Negotiate(offer, []media.Codec{media.PCMU, media.PCMA}); err != nil {
-		d.Respond(488, "Not Acceptable Here", nil)
-		return
-	}
-	if b.Codec != 0 && slices.Contains(offer.Codecs, b.Codec) {
-		codec = b.Codec // this phone prefers another codec the switch offered
-	}
-	c, err := p.newCall(codec)
-	if err != nil {
-		d.Respond(500, "Server Internal Error", nil)
-		return
-	}
-	c.server = d
-	ap := netip.AddrPortFrom(offer.Addr, uint16(offer.Port))
-	c.remote.Store(&ap)
-	p.addDialog(d.ID, c)
-	if err := d.RespondSDP(c.sdp([]media.Codec{codec}, media.SendRecv)); err != nil {
+	if err := d.RespondSDP(c.sdp([]media.Codec{c.codec}, media.SendRecv)); err != nil {
 		return
 	}
 	select {
@@ -268,6 +264,34 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	default:
 	}
 	<-d.Context().Done() // keep the INVITE transaction's handler alive for the call
+}
+
+// acceptOffer reads the switch's offer into a new call, or answers the
+// INVITE with an error and returns nil.
+func (p *Phone) acceptOffer(d *sipgo.DialogServerSession, req *sip.Request, b Behavior) *Call {
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		d.Respond(488, "Not Acceptable Here", nil)
+		return nil
+	}
+	codec, err := media.Negotiate(offer, []media.Codec{media.PCMU, media.PCMA})
+	if err != nil {
+		d.Respond(488, "Not Acceptable Here", nil)
+		return nil
+	}
+	if b.Codec != 0 && slices.Contains(offer.Codecs, b.Codec) {
+		codec = b.Codec // this phone prefers another codec the switch offered
+	}
+	c, err := p.newCall(codec)
+	if err != nil {
+		d.Respond(500, "Server Internal Error", nil)
+		return nil
+	}
+	c.server = d
+	ap := netip.AddrPortFrom(offer.Addr, uint16(offer.Port))
+	c.remote.Store(&ap)
+	p.addDialog(d.ID, c)
+	return c
 }
 
 // answerReinvite accepts the switch's re-INVITE with our current description.
