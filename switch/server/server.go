@@ -168,6 +168,7 @@ func (s *Server) startCalls() error {
 		Directory:   s.st,
 		Media:       s.cfg.Media,
 		WebRTC:      s.cfg.WebRTC,
+		BrowserOnly: s.cfg.Registrar.BrowserOnly,
 		Records:     s.st,
 		Handling:    s.st,
 		Voicemail:   s.voicemailApps(),

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+
 	"switchboard/store"
 	"switchboard/switch/phonetest"
 )
@@ -79,6 +81,16 @@ func TestWebphoneDeviceRegistersOnlyOverWebSocket(t *testing.T) {
 	}
 	if res.StatusCode != 403 || len(sw.Registrar().Lookup("200w")) != 0 {
 		t.Errorf("webphone over UDP: %d, bindings %v; want 403 and none", res.StatusCode, sw.Registrar().Lookup("200w"))
+	}
+	// Nor does it call or subscribe from anywhere but a browser: whoever
+	// copied its secret out of a browser would call at the office's expense.
+	var refused *sipgo.ErrDialogResponse
+	if _, err := sw.Phone(t, "200w", "webphone-secret", phonetest.Options{}).Dial(ctx, "200"); !errors.As(err, &refused) || refused.Res.StatusCode != 403 {
+		t.Errorf("webphone calling over UDP: %v, want 403", err)
+	}
+	_, res, err = sw.Phone(t, "200w", "webphone-secret", phonetest.Options{}).Subscribe(ctx, "dialog", "200", 300)
+	if res == nil || res.StatusCode != 403 {
+		t.Errorf("webphone subscribing over UDP: %v %v, want 403", res, err)
 	}
 	// A SIP phone whose id merely ends in w is not a webphone.
 	sw.AddUser(t, "30", "secret-30")
