@@ -62,7 +62,7 @@ func newWeb(st *store.Store, ops *control.Local, opts cli.ServeOptions, sw *serv
 	secure.Handle("GET /healthz", health)
 	secure.Handle("GET /metrics", health)
 	secure.Handle("/", app)
-	secure.Handle("/ws", sw.WebSocket(httpsLn.Addr(), app.LoggedIn))
+	secure.Handle("/ws", sw.WebSocket(httpsLn.Addr(), app.WebphoneSession))
 	log.Info("https certificate", "sha256_fingerprint", web.Fingerprint(cert))
 	return web.NewServer(web.ServerConfig{HTTP: httpLn, HTTPS: httpsLn, Cert: cert, Log: log,
 		Plain: web.Plain(health, web.PortOf(httpsLn)), Secure: secure}), nil

@@ -98,7 +98,7 @@ func startUI(t *testing.T, opts ...uiOptions) *ui {
 	mux := http.NewServeMux()
 	mux.Handle("/", app)
 	srv := httptest.NewUnstartedServer(mux) // listens on 127.0.0.1
-	mux.Handle("/ws", sw.Server.WebSocket(srv.Listener.Addr(), app.LoggedIn))
+	mux.Handle("/ws", sw.Server.WebSocket(srv.Listener.Addr(), app.WebphoneSession))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)

@@ -47,8 +47,16 @@ func TestBrowserWebphone(t *testing.T) {
 	alice.capture("webphone", true)
 
 	// The browser calls the desk phone.
-	alice.do("dial 201", chromedp.SendKeys(chromedp.ID("wp-number"), "201"), chromedp.Click(chromedp.ID("wp-call")))
+	// What is not part of a number never reaches the field, and a double
+	// click places one call.
+	alice.do("dial 201", chromedp.SendKeys(chromedp.ID("wp-number"), "2<b>0 x1"), waitValue("#wp-number", "201"),
+		chromedp.DoubleClick(chromedp.ID("wp-call")))
 	in := nextCall(t, desk.Incoming())
+	select {
+	case <-desk.Incoming():
+		t.Fatal("a double click placed two calls")
+	case <-time.After(time.Second):
+	}
 	alice.do("talking", chromedp.WaitVisible(chromedp.ID("wp-active")), waitText("#wp-state", "Talking"))
 	twoWayAudio(t, alice, in)
 	alice.capture("webphone-call", true)
@@ -263,4 +271,9 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // waitText waits until the element's text contains want.
 func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(document.querySelector(%q)?.textContent || "").includes(%q)`, sel, want), chromedp.WithPollingTimeout(15*time.Second))
+}
+
+// waitValue waits until the field's value is want.
+func waitValue(sel, want string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector(%q)?.value === %q`, sel, want), chromedp.WithPollingTimeout(5*time.Second))
 }

@@ -1,6 +1,9 @@
 package webui
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"net"
 	"net/http"
 
@@ -46,6 +49,20 @@ func (a *App) webphoneRoutes(m *http.ServeMux) {
 	}))
 }
 
-// LoggedIn reports whether a request carries a live web session: the
-// switch lets only such a browser open the webphone's WebSocket.
-func (a *App) LoggedIn(r *http.Request) bool { return a.loginOf(r) != nil }
+// WebphoneSession returns the request's web session for the webphone's
+// WebSocket: an id for the login (not its cookie) and a check of whether
+// it is still live, which the switch calls while the socket is open; nil
+// without a session. A check slides the session's idle expiry like a
+// request: a tab with a webphone is in use. A failing store does not count
+// as a logout.
+func (a *App) WebphoneSession(r *http.Request) (id string, live func() bool) {
+	l := a.loginOf(r)
+	if l == nil {
+		return "", nil
+	}
+	sum := sha256.Sum256([]byte(l.Token))
+	return hex.EncodeToString(sum[:8]), func() bool {
+		_, err := a.cfg.Auth.Lookup(l.Token)
+		return !errors.Is(err, webauth.ErrNoLogin)
+	}
+}

@@ -42,8 +42,10 @@ type SwitchOptions struct {
 	AuthLimits auth.Limits
 	Digest     []string
 	KeepAlive  time.Duration
-	Calls      call.Config
-	Voicemail  call.Voicemail // replaces the switch's voicemail applications
+	// WebSessionCheck: how often webphone sockets' web sessions are checked.
+	WebSessionCheck time.Duration
+	Calls           call.Config
+	Voicemail       call.Voicemail // replaces the switch's voicemail applications
 	// BuiltinVoicemail lets calls reach the switch's real voicemail (by
 	// default a test switch has none unless Voicemail is set).
 	BuiltinVoicemail bool
@@ -74,7 +76,7 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 	}
 	s := &Switch{Dir: o.Dir, Store: st, Bus: event.New(), log: o.Log,
 		cfg: server.Config{Addr: o.Addr, Registrar: o.Registrar, AuthLimits: o.AuthLimits, Digest: o.Digest,
-			KeepAlive: o.KeepAlive, Calls: o.Calls, Voicemail: o.Voicemail, BuiltinVoicemail: o.BuiltinVoicemail,
+			KeepAlive: o.KeepAlive, WebSessionCheck: o.WebSessionCheck, Calls: o.Calls, Voicemail: o.Voicemail, BuiltinVoicemail: o.BuiltinVoicemail,
 			AdvertiseIP: "127.0.0.1"}}
 	if !o.NoMedia {
 		// Ports chosen by the OS unless asked: parallel test processes never collide.

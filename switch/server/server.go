@@ -36,6 +36,9 @@ type Config struct {
 	AuthLimits auth.Limits   // zero: auth.DefaultLimits
 	Digest     []string      // challenge algorithms in order; default MD5 alone (see auth.Config)
 	KeepAlive  time.Duration // NAT keep-alive period for UDP phones (default 25 s)
+	// WebSessionCheck is how often each webphone socket's web session is
+	// checked, to close the socket once its user logged out (default 15 s).
+	WebSessionCheck time.Duration
 	// AdvertiseIP is the address phones are told to use (Contact, Via, SDP).
 	// Default: the SIP listen host, or the first LAN address when that is 0.0.0.0.
 	AdvertiseIP string
@@ -165,6 +168,7 @@ func (s *Server) startCalls() error {
 		Directory:   s.st,
 		Media:       s.cfg.Media,
 		WebRTC:      s.cfg.WebRTC,
+		BrowserOnly: s.cfg.Registrar.BrowserOnly,
 		Records:     s.st,
 		Handling:    s.st,
 		Voicemail:   s.voicemailApps(),

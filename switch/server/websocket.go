@@ -24,15 +24,27 @@ import (
 // ReadHeaderTimeout instead (DEPS-NOTES 1.7).
 //
 // addr names the HTTPS listener (sipgo labels the transport with its port).
-// authorize says whether the request's web session may open a webphone.
+// session returns the request's web session: an id, the same for every
+// socket of one login, and whether the session is still live (nil without
+// a session). A socket
+// lives no longer than its session: each is checked every
+// Config.WebSessionCheck and closed once its user logged out, was
+// disabled or the session expired. One session opens at most
+// maxSocketsPerSession sockets (tabs), so a logged-in user cannot pin
+// down the switch with connections.
 // When a browser's connection closes, its registrations go at once: it
 // cannot be reached any more, and it registers again when it reconnects.
-func (s *Server) WebSocket(addr net.Addr, authorize func(*http.Request) bool) http.Handler {
-	ln := &connListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+func (s *Server) WebSocket(addr net.Addr, session func(*http.Request) (id string, live func() bool)) http.Handler {
+	ln := &connListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{}), open: map[*replayConn]struct{}{}}
 	s.mu.Lock()
 	s.ws = ln
 	s.mu.Unlock()
 	s.wg.Go(func() { s.srv.ServeWSS(ln) })
+	every := s.cfg.WebSessionCheck
+	if every <= 0 {
+		every = 15 * time.Second
+	}
+	s.wg.Go(func() { ln.watch(every) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isSIPUpgrade(r) {
 			http.Error(w, "this address takes SIP over WebSocket (RFC 7118) only", http.StatusBadRequest)
@@ -44,7 +56,8 @@ func (s *Server) WebSocket(addr net.Addr, authorize func(*http.Request) bool) ht
 			http.Error(w, "forbidden origin", http.StatusForbidden)
 			return
 		}
-		if !authorize(r) {
+		id, live := session(r)
+		if live == nil {
 			http.Error(w, "log in to use the webphone", http.StatusUnauthorized)
 			return
 		}
@@ -60,12 +73,32 @@ func (s *Server) WebSocket(addr net.Addr, authorize func(*http.Request) bool) ht
 			return
 		}
 		remote := conn.RemoteAddr().String()
-		ws := &replayConn{Conn: conn, head: &head, buffered: rw.Reader, onClose: func() { s.reg.DropConnection("WSS", remote) }}
-		if !ln.push(ws) {
+		ws := &replayConn{Conn: conn, head: &head, buffered: rw.Reader, session: webSession{id, live}}
+		ws.onClose = func() {
+			ln.forget(ws)
+			s.reg.DropConnection("WSS", remote)
+		}
+		if !ln.track(ws) {
+			// Counted after the hijack, so that concurrent upgrades cannot
+			// all slip under the limit; net/http cannot answer any more.
+			conn.Write([]byte("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 			conn.Close()
+			return
+		}
+		if !ln.push(ws) {
+			ws.Close()
 		}
 	})
 }
+
+// webSession is the web session a webphone's socket belongs to.
+type webSession struct {
+	id   string
+	live func() bool
+}
+
+// maxSocketsPerSession bounds one login's webphone sockets: a tab each.
+const maxSocketsPerSession = 8
 
 func isSIPUpgrade(r *http.Request) bool {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
@@ -93,6 +126,7 @@ type replayConn struct {
 	net.Conn
 	head     *bytes.Buffer
 	buffered *bufio.Reader // nil once drained
+	session  webSession
 	onClose  func()
 	once     sync.Once
 }
@@ -115,12 +149,69 @@ func (c *replayConn) Close() error {
 	return c.Conn.Close()
 }
 
-// connListener is a net.Listener fed with connections by the handler.
+// connListener is a net.Listener fed with connections by the handler. It
+// knows the open ones, to close those whose web session has ended.
 type connListener struct {
 	addr  net.Addr
 	conns chan net.Conn
 	done  chan struct{}
 	once  sync.Once
+
+	mu   sync.Mutex
+	open map[*replayConn]struct{}
+}
+
+// track counts c among the open sockets, unless its session has its fill.
+func (l *connListener) track(c *replayConn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for o := range l.open {
+		if o.session.id == c.session.id {
+			n++
+		}
+	}
+	if n >= maxSocketsPerSession {
+		return false
+	}
+	l.open[c] = struct{}{}
+	return true
+}
+
+func (l *connListener) forget(c *replayConn) {
+	l.mu.Lock()
+	delete(l.open, c)
+	l.mu.Unlock()
+}
+
+// watch closes, every period until the listener closes, the sockets whose
+// web session has ended. Each session is asked once a round.
+func (l *connListener) watch(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		bySession := map[string][]*replayConn{}
+		live := map[string]func() bool{}
+		for c := range l.open {
+			bySession[c.session.id] = append(bySession[c.session.id], c)
+			live[c.session.id] = c.session.live
+		}
+		l.mu.Unlock()
+		for id, conns := range bySession {
+			if live[id]() {
+				continue
+			}
+			for _, c := range conns {
+				c.Close() // sipgo's read fails and drops the connection
+			}
+		}
+	}
 }
 
 func (l *connListener) push(c net.Conn) bool {

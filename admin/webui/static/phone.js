@@ -11,6 +11,7 @@ const phone = {
   sm: null, // SIP.js SessionManager
   session: null, // the current call, or null
   incoming: null, // a call ringing here, or null
+  dialing: false, // a call is being placed (phone.session not set yet)
   answeredAt: 0,
   timer: 0,
   held: false,
@@ -102,8 +103,11 @@ function target(number) {
 
 // call dials a number or extension (also used by contact lists).
 export async function call(number) {
-  number = String(number || "").trim();
-  if (!number || phone.session || !phone.sm) return;
+  number = dialable(number);
+  // dialing: a second click while the first INVITE is on its way would
+  // start a second call, and the first could no longer be hung up.
+  if (!number || phone.session || phone.dialing || !phone.sm) return;
+  phone.dialing = true;
   unlockAudio();
   try {
     phone.session = await phone.sm.call(target(number));
@@ -113,11 +117,22 @@ export async function call(number) {
   } catch (e) {
     phone.session = null;
     status("Call failed: " + e.message, "bad", "registered");
+  } finally {
+    phone.dialing = false;
   }
 }
+
+// dialable keeps what a phone number is made of: digits, * and # (feature
+// codes) and a leading +; anything else typed or pasted is dropped.
+function dialable(s) {
+  s = String(s || "").trim();
+  return (s.startsWith("+") ? "+" : "") + s.replace(/[^0-9*#]/g, "");
+}
+window.switchboardPhone.dialable = dialable;
 window.switchboardPhone.call = call;
 
 export async function transfer(number) {
+  number = dialable(number);
   if (!phone.session || !number) return;
   try {
     await phone.sm.transfer(phone.session, target(number));
@@ -129,7 +144,7 @@ export async function transfer(number) {
 window.switchboardPhone.transfer = transfer;
 
 function onIncoming(session) {
-  if (phone.session || phone.incoming) {
+  if (phone.session || phone.incoming || phone.dialing) {
     phone.sm.decline(session).catch(() => {});
     return;
   }
@@ -204,6 +219,12 @@ function tick() {
 function bindControls() {
   const number = $("wp-number");
   $("wp-call").addEventListener("click", () => call(number.value));
+  for (const field of [number, $("wp-transfer-to")]) {
+    field.addEventListener("input", () => {
+      const clean = dialable(field.value);
+      if (field.value !== clean) field.value = clean;
+    });
+  }
   number.addEventListener("keydown", (e) => {
     if (e.key === "Enter") call(number.value);
   });
