@@ -66,7 +66,7 @@ func epAddr(ep *media.Endpoint) netip.AddrPort {
 // may be in flight.
 func checkNoEndpointGoroutines(t testing.TB) {
 	t.Helper()
-	checkNoGoroutine(t, "media.(*sockets).read", "media.(*pacer).loop", "media.(*pacerRun).help")
+	checkNoGoroutine(t, "media.(*pollLoop).run", "media.(*pacer).loop", "media.(*pacerRun).help")
 }
 
 // checkNoGoroutine fails if a goroutine runs a function named fns.
@@ -119,9 +119,12 @@ type phone struct {
 	ts   uint32
 }
 
-func newPhone(t testing.TB) *phone {
+func newPhone(t testing.TB) *phone { return newPhoneOn(t, loopback) }
+
+// newPhoneOn is a phone on ip (IPv4 or IPv6).
+func newPhoneOn(t testing.TB, ip net.IP) *phone {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback})
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}
