@@ -33,7 +33,11 @@ const phonesEnv = "SWITCHBOARD_MEDIA_PHONES"
 // (getrusage: user + system, every thread) over the packets relayed, which
 // is what a relayed packet costs the switch: the read, the relay, the sendto
 // (on loopback it also delivers into the phone's socket) and the scheduling
-// around them. loss-% is what the phones sent and did not get back.
+// around them; sys-ns/packet is the kernel's part of it. loss-% is what the
+// phones sent and did not get back; p50-µs and p99-µs the one-way latency
+// phone → relay → phone (each packet carries its send time, so both legs
+// are PCMU: a transcoded payload would not keep it), phones' own delays
+// included.
 func BenchmarkRelayManySockets(b *testing.B) {
 	for _, calls := range []int{250, 500} {
 		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) {
@@ -45,7 +49,7 @@ func BenchmarkRelayManySockets(b *testing.B) {
 			ph := startPhones(b, eps)
 			for i := 0; i < len(eps); i += 2 {
 				eps[i].SetRemote(ph.addrs[i], media.PCMU, 101)
-				eps[i+1].SetRemote(ph.addrs[i+1], media.PCMA, 101)
+				eps[i+1].SetRemote(ph.addrs[i+1], media.PCMU, 101)
 				b.Cleanup(media.Bridge(eps[i], eps[i+1]))
 			}
 			ph.start()
@@ -60,16 +64,22 @@ func BenchmarkRelayManySockets(b *testing.B) {
 			t := time.NewTicker(20 * time.Millisecond)
 			defer t.Stop()
 			<-t.C
-			out0, cpu0, start := packetsOut(eps), cpuTime(b), time.Now()
+			out0, start := packetsOut(eps), time.Now()
+			user0, sys0 := cpuTimes(b)
 			for b.Loop() {
 				<-t.C
 			}
-			wall, cpu, out := time.Since(start), cpuTime(b)-cpu0, packetsOut(eps)-out0
-			sent, got := ph.stop()
+			user, sys := cpuTimes(b)
+			user, sys = user-user0, sys-sys0
+			wall, cpu, out := time.Since(start), user+sys, packetsOut(eps)-out0
+			sent, got, p50, p99 := ph.stop()
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(max(out, 1)), "cpu-ns/packet")
+			b.ReportMetric(float64(sys.Nanoseconds())/float64(max(out, 1)), "sys-ns/packet")
 			b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu-%")
 			b.ReportMetric(float64(out)/wall.Seconds(), "packets/s")
 			b.ReportMetric(100*float64(sent-min(got, sent))/float64(max(sent, 1)), "loss-%")
+			b.ReportMetric(p50, "p50-µs")
+			b.ReportMetric(p99, "p99-µs")
 			if out == 0 {
 				b.Fatal("nothing relayed")
 			}
@@ -137,21 +147,23 @@ func (ph *phones) start() {
 	ph.in.Flush()
 }
 
-// stop ends the sending and returns what the phones sent and received.
-func (ph *phones) stop() (sent, got uint64) {
+// stop ends the sending and returns what the phones sent and received, and
+// the latency's median and 99th percentile in µs.
+func (ph *phones) stop() (sent, got uint64, p50, p99 float64) {
 	fmt.Fprintln(ph.in, "stop")
 	ph.in.Flush()
-	_, err := fmt.Sscan(ph.line(), &sent, &got)
+	_, err := fmt.Sscan(ph.line(), &sent, &got, &p50, &p99)
 	if err != nil {
 		ph.b.Fatalf("phones: %v", err)
 	}
-	return sent, got
+	return sent, got, p50, p99
 }
 
 // runPhones is the child: it reads the endpoints' ports from stdin, binds a
 // phone for each and prints its port, waits for "go", sends until "stop",
-// then prints how many packets it sent and received. The received count
-// includes what arrives within 100 ms of the last send.
+// then prints how many packets it sent and received and the latency's p50
+// and p99 in µs. The received count includes what arrives within 100 ms of
+// the last send.
 func runPhones() int {
 	in := bufio.NewScanner(os.Stdin)
 	var to []netip.AddrPort
@@ -174,15 +186,20 @@ func runPhones() int {
 		fmt.Println(c.LocalAddr().(*net.UDPAddr).Port)
 	}
 	var got atomic.Uint64
+	var lat latencies
 	var readers sync.WaitGroup
 	for _, c := range conns {
 		readers.Go(func() {
 			buf := make([]byte, 1500)
 			for {
-				if _, err := c.Read(buf); err != nil {
+				n, err := c.Read(buf)
+				if err != nil {
 					return
 				}
 				got.Add(1)
+				if n >= 20 {
+					lat.add(time.Duration(time.Now().UnixNano() - int64(binary.BigEndian.Uint64(buf[12:]))))
+				}
 			}
 		})
 	}
@@ -200,8 +217,30 @@ func runPhones() int {
 		c.Close()
 	}
 	readers.Wait()
-	fmt.Println(sent, got.Load())
+	fmt.Println(sent, got.Load(), lat.quantile(0.5), lat.quantile(0.99))
 	return 0
+}
+
+// latencies is a histogram of 10 µs buckets up to 1 s.
+type latencies struct {
+	n       atomic.Uint64
+	buckets [100_000]atomic.Uint32
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.n.Add(1)
+	l.buckets[min(max(d/(10*time.Microsecond), 0), time.Duration(len(l.buckets)-1))].Add(1)
+}
+
+// quantile is the upper bound of the bucket holding quantile q, in µs.
+func (l *latencies) quantile(q float64) float64 {
+	want, seen := uint64(q*float64(l.n.Load())), uint64(0)
+	for i := range l.buckets {
+		if seen += uint64(l.buckets[i].Load()); seen > want {
+			return float64(10 * (i + 1))
+		}
+	}
+	return float64(10 * len(l.buckets))
 }
 
 // sendPhones sends every leg a frame every 20 ms, a twentieth of the legs a
@@ -225,6 +264,7 @@ func sendPhones(conns []*net.UDPConn, to []netip.AddrPort, stop <-chan struct{})
 			seq := uint16(ms / 20)
 			binary.BigEndian.PutUint16(pkts[i][2:], seq)
 			binary.BigEndian.PutUint32(pkts[i][4:], uint32(seq)*160)
+			binary.BigEndian.PutUint64(pkts[i][12:], uint64(time.Now().UnixNano())) // the payload's first 8 bytes
 			if _, err := conns[i].WriteToUDPAddrPort(pkts[i], to[i]); err == nil {
 				sent++
 			}
