@@ -34,7 +34,8 @@
 # $OUT/calls-logs. Knobs (environment): RATES_1CORE, RATES_2CORES, RATES_KAMAILIO, STEP_SECONDS
 # (10), SETUP_RUNS (3), MEDIA_CALLS, MEDIA_SECONDS (60), MEDIA_RAMP (calls/s, 100), PROBE_PAIRS (4),
 # REFERENCE=0 (no Kamailio), SETUP=0 / MEDIA=0 / GOBENCH=0 (skip a part), SHARED_BENCH
-# (../shared/bench).
+# (../shared/bench), MEDIA_SERVE_FLAGS (more `serve` flags for the media runs, e.g.
+# "--pprof 127.0.0.1:6060" to take a CPU profile while the calls are up).
 # Needs: sipp (sip-tester, run as root: it plays pcaps through a raw socket), taskset, python3,
 # go (to build the probe), 2 CPUs; kamailio for the reference. Loopback only; every process it
 # starts is stopped by PID; every SIPp run is bounded in calls and time.
@@ -55,6 +56,7 @@ media_secs=${MEDIA_SECONDS:-60}
 ramp=${MEDIA_RAMP:-100}
 media_mode=${MEDIA_MODE:-shared}
 probe_pairs=${PROBE_PAIRS:-4}
+read -ra media_serve_flags <<<"${MEDIA_SERVE_FLAGS:-}" # e.g. "--pprof 127.0.0.1:6060" to profile the media runs
 users=10000 # callers 1000..10999 (1999 is the callee)
 callee=1999
 probe_first=20000
@@ -378,12 +380,12 @@ media_run() {
 	# CPU 0, the switch and the probe on CPU 1.
 	local pre=(setsid) gen=(nice -n 19) probe=(nice -n -10)
 	if [ "$media_mode" = split ]; then
-		start_switch 1core "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
+		start_switch 1core "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports" "${media_serve_flags[@]}"
 		pre=()
 		gen=(taskset -c 0)
 		probe=(nice -n -10 taskset -c 1)
 	else
-		start_switch 2cores "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
+		start_switch 2cores "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports" "${media_serve_flags[@]}"
 	fi
 	start_callee "$name" "$sw_sip" callee.csv "${pre[@]}" "${gen[@]}"
 	background "$uas_pid"
