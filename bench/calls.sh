@@ -28,6 +28,7 @@
 #    (it must have 0 failed calls, ≤ 0.1 % loss at the probe and at the switch, p99 < 5 ms);
 #    if the first fails, MEDIA_BELOW (400) is tried.
 # 3. Go benchmarks: BenchmarkCallSetup (-cpu 1), BenchmarkRelay, BenchmarkRelayLoopback,
+#    BenchmarkRelayManySockets (500 calls, both cores),
 #    BenchmarkEndpointLifecycle (-benchmem).
 #
 # Results: $OUT (default bench/results/<UTC time>/) calls.md and calls-*.md tables, raw logs in
@@ -527,10 +528,12 @@ if [ "${GOBENCH:-1}" = 1 ]; then
 	{
 		go test -run '^$' -bench '^BenchmarkCallSetup$/^users=10000$' -benchmem -cpu 1 -benchtime 5000x ./switch/call
 		go test -run '^$' -bench '^(BenchmarkRelay|BenchmarkRelayLoopback|BenchmarkEndpointLifecycle)$' -benchmem -cpu 1 ./media
+		# CPU per relayed packet with 500 calls of real sockets, on both cores like the switch
+		go test -run '^$' -bench '^BenchmarkRelayManySockets$/^calls=500$' -benchtime 250x ./media
 	} 2>&1 | tee "$logs/gobench.txt" | grep -E '^(Benchmark|FAIL|---)' >&2 || true
 	{
 		echo
-		echo "## Go benchmarks (-cpu 1)"
+		echo "## Go benchmarks (-cpu 1; BenchmarkRelayManySockets on both cores)"
 		echo
 		echo '```'
 		grep -E '^(Benchmark|FAIL)' "$logs/gobench.txt" || true
