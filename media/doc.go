@@ -58,9 +58,10 @@
 // telephone-event payload type (or are dropped if it has none), and anything
 // else (comfort noise, unknown types) is dropped.
 //
-// The relay path allocates nothing: the packet is parsed into a per-pair
-// rtp.Packet, rewritten into a per-pair buffer and sent with
-// WriteToUDPAddrPort; BenchmarkRelay shows 0 allocs/op.
+// The relay path allocates nothing: the packet is read into the read loop's
+// buffer, parsed into the loop's rtp.Packet, rewritten into the loop's send
+// buffer and sent with a raw sendto; BenchmarkRelay and
+// BenchmarkRelayManySockets show 0 allocs/op.
 //
 // # Playing
 //

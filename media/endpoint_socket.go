@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/pion/rtp"
 )
 
 // bufSize bounds a datagram we read; G.711 at 20 ms is 172 bytes on the wire.
@@ -65,10 +63,6 @@ type sockets struct {
 	closed    atomic.Bool
 	until     time.Time    // in the pool: drained at this time; guarded by the pool's mu
 	lastStray atomic.Int64 // unix ns of the last RTP packet read with no owner; 0: none
-
-	// Used under handling (by the read loop, and by tests for endpoints never read).
-	rx           rtp.Packet
-	rxBuf, txBuf [bufSize]byte
 }
 
 func newSockets(e *Engine, rtpSock, rtcpSock *udpSock, slot int) (*sockets, error) {
@@ -90,16 +84,16 @@ func (s *sockets) close() error {
 }
 
 // readRTP reads one datagram (the loop saw the port ready) and hands it to
-// the owner.
-func (s *sockets) readRTP(from *rawFrom) {
+// the owner, in the loop's buffers.
+func (s *sockets) readRTP(from *rawFrom, sc *scratch) {
 	s.handling.Lock()
 	defer s.handling.Unlock()
-	n, src, err := s.rtp.recvFrom(s.rxBuf[:], from)
+	n, src, err := s.rtp.recvFrom(sc.rxBuf[:], from)
 	if err != nil || s.closed.Load() {
 		return // EAGAIN after a spurious wake-up, or closed since the loop looked
 	}
 	if ep := s.owner.Load(); ep != nil {
-		ep.handleRTP(s.rxBuf[:n], src, ep.now())
+		ep.handleRTP(sc.rxBuf[:n], src, ep.now(), sc)
 	} else {
 		s.engine.strays.Add(1) // late, for a call that ended: dropped
 		s.lastStray.Store(s.engine.now().UnixNano())

@@ -114,10 +114,10 @@ type pollLoop struct {
 	free  []int32
 
 	// Owned by the loop goroutine.
-	events  [pollEvents]unix.EpollEvent
-	ready   [pollEvents]*sockets
-	from    rawFrom
-	rtcpBuf [bufSize]byte
+	events [pollEvents]unix.EpollEvent
+	ready  [pollEvents]*sockets
+	from   rawFrom
+	sc     scratch
 }
 
 func startPollLoop(log *slog.Logger) (*pollLoop, error) {
@@ -220,9 +220,9 @@ func (l *pollLoop) run(log *slog.Logger) {
 		for i, ev := range l.events[:n] {
 			if s := l.ready[i]; s != nil {
 				if ev.Fd%2 == 0 {
-					s.readRTP(&l.from)
+					s.readRTP(&l.from, &l.sc)
 				} else {
-					s.readRTCP(l.rtcpBuf[:], &l.from)
+					s.readRTCP(l.sc.rxBuf[:], &l.from)
 				}
 			}
 		}
