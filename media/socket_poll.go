@@ -126,15 +126,14 @@ func startPollLoop(log *slog.Logger) (*pollLoop, error) {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
 	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err == nil {
-		err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeID})
-	}
 	if err != nil {
 		unix.Close(epfd)
-		if wakefd >= 0 {
-			unix.Close(wakefd)
-		}
 		return nil, os.NewSyscallError("eventfd", err)
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeID}); err != nil {
+		unix.Close(epfd)
+		unix.Close(wakefd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
 	l := &pollLoop{epfd: epfd, wakefd: wakefd, done: make(chan struct{})}
 	go l.run(log)
