@@ -28,13 +28,15 @@
 #    (it must have 0 failed calls, ≤ 0.1 % loss at the probe and at the switch, p99 < 5 ms);
 #    if the first fails, MEDIA_BELOW (400) is tried.
 # 3. Go benchmarks: BenchmarkCallSetup (-cpu 1), BenchmarkRelay, BenchmarkRelayLoopback,
+#    BenchmarkRelayManySockets (500 calls, both cores),
 #    BenchmarkEndpointLifecycle (-benchmem).
 #
 # Results: $OUT (default bench/results/<UTC time>/) calls.md and calls-*.md tables, raw logs in
 # $OUT/calls-logs. Knobs (environment): RATES_1CORE, RATES_2CORES, RATES_KAMAILIO, STEP_SECONDS
 # (10), SETUP_RUNS (3), MEDIA_CALLS, MEDIA_SECONDS (60), MEDIA_RAMP (calls/s, 100), PROBE_PAIRS (4),
 # REFERENCE=0 (no Kamailio), SETUP=0 / MEDIA=0 / GOBENCH=0 (skip a part), SHARED_BENCH
-# (../shared/bench).
+# (../shared/bench), MEDIA_SERVE_FLAGS (more `serve` flags for the media runs, e.g.
+# "--pprof 127.0.0.1:6060" to take a CPU profile while the calls are up).
 # Needs: sipp (sip-tester, run as root: it plays pcaps through a raw socket), taskset, python3,
 # go (to build the probe), 2 CPUs; kamailio for the reference. Loopback only; every process it
 # starts is stopped by PID; every SIPp run is bounded in calls and time.
@@ -55,6 +57,7 @@ media_secs=${MEDIA_SECONDS:-60}
 ramp=${MEDIA_RAMP:-100}
 media_mode=${MEDIA_MODE:-shared}
 probe_pairs=${PROBE_PAIRS:-4}
+read -ra media_serve_flags <<<"${MEDIA_SERVE_FLAGS:-}" # e.g. "--pprof 127.0.0.1:6060" to profile the media runs
 users=10000 # callers 1000..10999 (1999 is the callee)
 callee=1999
 probe_first=20000
@@ -378,12 +381,12 @@ media_run() {
 	# CPU 0, the switch and the probe on CPU 1.
 	local pre=(setsid) gen=(nice -n 19) probe=(nice -n -10)
 	if [ "$media_mode" = split ]; then
-		start_switch 1core "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
+		start_switch 1core "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports" "${media_serve_flags[@]}"
 		pre=()
 		gen=(taskset -c 0)
 		probe=(nice -n -10 taskset -c 1)
 	else
-		start_switch 2cores "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports"
+		start_switch 2cores "$name" "$logs" --sip "127.0.0.1:$(free_port)" --rtp-ports "$rtp_ports" "${media_serve_flags[@]}"
 	fi
 	start_callee "$name" "$sw_sip" callee.csv "${pre[@]}" "${gen[@]}"
 	background "$uas_pid"
@@ -525,10 +528,12 @@ if [ "${GOBENCH:-1}" = 1 ]; then
 	{
 		go test -run '^$' -bench '^BenchmarkCallSetup$/^users=10000$' -benchmem -cpu 1 -benchtime 5000x ./switch/call
 		go test -run '^$' -bench '^(BenchmarkRelay|BenchmarkRelayLoopback|BenchmarkEndpointLifecycle)$' -benchmem -cpu 1 ./media
+		# CPU per relayed packet with 500 calls of real sockets, on both cores like the switch
+		go test -run '^$' -bench '^BenchmarkRelayManySockets$/^calls=500$' -benchtime 250x ./media
 	} 2>&1 | tee "$logs/gobench.txt" | grep -E '^(Benchmark|FAIL|---)' >&2 || true
 	{
 		echo
-		echo "## Go benchmarks (-cpu 1)"
+		echo "## Go benchmarks (-cpu 1; BenchmarkRelayManySockets on both cores)"
 		echo
 		echo '```'
 		grep -E '^(Benchmark|FAIL)' "$logs/gobench.txt" || true

@@ -4,8 +4,8 @@ package media
 // telephone-events with the payload type set by SetRemote, while the
 // endpoint is not bridged (in a bridge, events are relayed to the other
 // phone instead). digit is '0'–'9', '*', '#' or 'A'–'D'. fn runs on the
-// endpoint's read goroutine: it must not block (hand the digit to a channel
-// or a call's goroutine). nil stops the reports.
+// engine's read loop, which serves many endpoints: it must not block (hand
+// the digit to a channel or a call's goroutine). nil stops the reports.
 func (ep *Endpoint) OnDTMF(fn func(digit byte)) {
 	ep.mu.Lock()
 	ep.onDTMF = fn

@@ -77,10 +77,17 @@ type route struct {
 	onDTMF func(digit byte)
 }
 
+// scratch is what handling one packet needs besides the endpoint: a read
+// loop owns one, so a port pair holds no buffers.
+type scratch struct {
+	rx           rtp.Packet
+	rxBuf, txBuf [bufSize]byte
+}
+
 // handleRTP takes one datagram from the RTP socket. Only the read loop (and
-// tests) call it: it uses the loop's buffers.
-func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
-	p := &ep.sock.rx
+// tests) call it, under sock.handling.
+func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time, sc *scratch) {
+	p := &sc.rx
 	if p.Unmarshal(b) != nil || p.Version != 2 {
 		ep.ignore(src, now, "not RTP")
 		return
@@ -104,10 +111,10 @@ func (ep *Endpoint) handleRTP(b []byte, src netip.AddrPort, now time.Time) {
 	}
 	switch {
 	case Codec(p.PayloadType).Valid():
-		r.l.other(ep).forward(r.l, p, true, now, ep.sock.txBuf[:])
+		r.l.other(ep).forward(r.l, p, true, now, sc.txBuf[:])
 	case r.dtmfPT != 0 && p.PayloadType == r.dtmfPT && len(p.Payload) >= EventSize:
 		ep.dtmf.press(p.SSRC, p.Timestamp, p.Payload) // seen: not reported if the bridge ends mid-press
-		r.l.other(ep).forward(r.l, p, false, now, ep.sock.txBuf[:])
+		r.l.other(ep).forward(r.l, p, false, now, sc.txBuf[:])
 	}
 	// Anything else (comfort noise 13, unknown types) is not relayed.
 }

@@ -2,6 +2,7 @@ package media_test
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -79,6 +80,31 @@ func TestBridgeRelaysTone(t *testing.T) {
 				t.Errorf("stats A %+v, B %+v", sa, sb)
 			}
 		})
+	}
+}
+
+// An engine bound to an IPv6 address relays between IPv6 phones and latches
+// onto their IPv6 sources.
+func TestBridgeIPv6(t *testing.T) {
+	e := newEngine(t, media.Config{BindIP: net.IPv6loopback})
+	c := &call{a: newPhoneOn(t, net.IPv6loopback), b: newPhoneOn(t, net.IPv6loopback), epA: newEndpoint(t, e), epB: newEndpoint(t, e)}
+	c.epA.SetRemote(c.a.addr(), media.PCMU, 0)
+	c.epB.SetRemote(c.b.addr(), media.PCMA, 0)
+	t.Cleanup(media.Bridge(c.epA, c.epB))
+	at := func(ep *media.Endpoint) netip.AddrPort {
+		return netip.AddrPortFrom(netip.IPv6Loopback(), uint16(ep.LocalPort()))
+	}
+
+	c.a.sendAudio(at(c.epA), media.PCMU, tonetest.Generate(1000, 200, media.PCMU))
+	if err := tonetest.Check(payloads(c.b.recvN(10)), media.PCMA, 1000); err != nil {
+		t.Errorf("A→B: %v", err)
+	}
+	c.b.sendAudio(at(c.epB), media.PCMA, tonetest.Generate(2000, 200, media.PCMA))
+	if err := tonetest.Check(payloads(c.a.recvN(10)), media.PCMU, 2000); err != nil {
+		t.Errorf("B→A: %v", err)
+	}
+	if got := c.epA.Stats().Latched; got != c.a.addr() {
+		t.Errorf("A latched onto %v, want %v", got, c.a.addr())
 	}
 }
 

@@ -4,13 +4,10 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/pion/rtp"
 )
 
 // bufSize bounds a datagram we read; G.711 at 20 ms is 172 bytes on the wire.
@@ -36,7 +33,7 @@ type Endpoint struct {
 	onDTMF  func(digit byte) // key presses while not bridged, or nil
 	out     outStream        // what we send to the phone
 
-	// Owned by the RTP read loop.
+	// Used by the read loop under sock.handling.
 	recv          recvState
 	dtmf          dtmfIn
 	lastIgnoreLog time.Time
@@ -44,84 +41,72 @@ type Endpoint struct {
 	stats counters
 }
 
-// sockets is one bound RTP/RTCP port pair and its two read loops. With a
-// port range it outlives the endpoint it was made for: Close hands it back
-// to the pool, still bound and read, and the pool gives it to a later
-// endpoint once drained (see [Engine]). Packets go to its owner, the
-// endpoint using it now; without one they are read and dropped.
+// sockets is one bound RTP/RTCP port pair, read by one of the engine's
+// read loops (see [pollLoop]). With a port range it outlives the endpoint it
+// was made for: Close hands it back to the pool, still bound and read, and
+// the pool gives it to a later endpoint once drained (see [Engine]).
+// Packets go to its owner, the endpoint using it now; without one they are
+// read and dropped.
 type sockets struct {
 	engine    *Engine
-	rtp, rtcp *net.UDPConn
+	rtp, rtcp *udpSock
 	port      int
-	slot      int // pool slot, -1 without a pool
+	slot      int   // pool slot, -1 without a pool
+	loop      int   // which of the engine's read loops reads it
+	pollID    int32 // its id in that loop
 	log       *slog.Logger
 	owner     atomic.Pointer[Endpoint]
-	// handling is held by the RTP read loop while its owner handles a
-	// packet, so Close can wait until no packet of its endpoint is in flight.
+	// handling is held by the read loop while it reads an RTP packet and its
+	// owner handles it, so Close can wait until no packet of its endpoint is
+	// in flight.
 	handling  sync.Mutex
-	wg        sync.WaitGroup
 	closed    atomic.Bool
 	until     time.Time    // in the pool: drained at this time; guarded by the pool's mu
 	lastStray atomic.Int64 // unix ns of the last RTP packet read with no owner; 0: none
-
-	// Owned by the RTP read loop (and, for endpoints never read, by tests).
-	rx           rtp.Packet
-	rxBuf, txBuf [bufSize]byte
 }
 
-func newSockets(e *Engine, rtpConn, rtcpConn *net.UDPConn, slot int) *sockets {
-	port := rtpConn.LocalAddr().(*net.UDPAddr).Port
-	s := &sockets{engine: e, rtp: rtpConn, rtcp: rtcpConn, port: port, slot: slot, log: e.log.With("rtp_port", port)}
-	s.wg.Add(2)
-	go s.readRTP()
-	go s.readRTCP()
-	return s
+func newSockets(e *Engine, rtpSock, rtcpSock *udpSock, slot int) (*sockets, error) {
+	s := &sockets{engine: e, rtp: rtpSock, rtcp: rtcpSock, port: rtpSock.port, slot: slot, log: e.log.With("rtp_port", rtpSock.port)}
+	if err := e.loops.add(s); err != nil {
+		return nil, errors.Join(err, rtpSock.close(), rtcpSock.close())
+	}
+	return s, nil
 }
 
-// close closes both ports and waits for the read loops to end.
+// close stops reading the pair, waits for a packet in flight and closes
+// both ports.
 func (s *sockets) close() error {
 	s.closed.Store(true)
-	err := errors.Join(s.rtp.Close(), s.rtcp.Close())
-	s.wg.Wait()
-	return err
+	s.engine.loops.remove(s)
+	s.handling.Lock()
+	defer s.handling.Unlock()
+	return errors.Join(s.rtp.close(), s.rtcp.close())
 }
 
-func (s *sockets) readRTP() {
-	defer s.wg.Done()
-	for {
-		n, src, err := s.rtp.ReadFromUDPAddrPort(s.rxBuf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || s.closed.Load() {
-				return
-			}
-			continue
-		}
-		s.handling.Lock()
-		if ep := s.owner.Load(); ep != nil {
-			ep.handleRTP(s.rxBuf[:n], src, ep.now())
-		} else {
-			s.engine.strays.Add(1) // late, for a call that ended: dropped
-			s.lastStray.Store(s.engine.now().UnixNano())
-		}
-		s.handling.Unlock()
+// readRTP reads one datagram (the loop saw the port ready) and hands it to
+// the owner, in the loop's buffers.
+func (s *sockets) readRTP(from *rawFrom, sc *scratch) {
+	s.handling.Lock()
+	defer s.handling.Unlock()
+	n, src, err := s.rtp.recvFrom(sc.rxBuf[:], from)
+	if err != nil || s.closed.Load() {
+		return // EAGAIN after a spurious wake-up, or closed since the loop looked
+	}
+	if ep := s.owner.Load(); ep != nil {
+		ep.handleRTP(sc.rxBuf[:n], src, ep.now(), sc)
+	} else {
+		s.engine.strays.Add(1) // late, for a call that ended: dropped
+		s.lastStray.Store(s.engine.now().UnixNano())
 	}
 }
 
 // readRTCP only counts: the switch does not act on RTCP yet.
-func (s *sockets) readRTCP() {
-	defer s.wg.Done()
-	var buf [bufSize]byte
-	for {
-		_, _, err := s.rtcp.ReadFromUDPAddrPort(buf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || s.closed.Load() {
-				return
-			}
-			continue
-		}
-		if ep := s.owner.Load(); ep != nil {
-			ep.stats.rtcpIn.Add(1)
-		}
+func (s *sockets) readRTCP(buf []byte, from *rawFrom) {
+	if _, _, err := s.rtcp.recvFrom(buf, from); err != nil {
+		return
+	}
+	if ep := s.owner.Load(); ep != nil {
+		ep.stats.rtcpIn.Add(1)
 	}
 }
 
@@ -222,7 +207,7 @@ func (ep *Endpoint) Close() error {
 
 // send writes one packet to the phone.
 func (ep *Endpoint) send(b []byte, to netip.AddrPort) {
-	if n, err := ep.sock.rtp.WriteToUDPAddrPort(b, to); err == nil {
+	if n, err := ep.sock.rtp.sendTo(b, to); err == nil {
 		ep.stats.packetsOut.Add(1)
 		ep.stats.bytesOut.Add(uint64(n))
 	}

@@ -38,8 +38,9 @@ var ErrNoPorts = errors.New("media: no free RTP port pair")
 
 // Engine owns the RTP port range and creates endpoints on it. It is safe for
 // concurrent use. With a port range it keeps the sockets of closed endpoints
-// bound for reuse (see the package doc): Close it at shutdown. Its only
-// goroutine, the pacer of what endpoints play, runs only while one plays.
+// bound for reuse (see the package doc): Close it at shutdown. Its
+// goroutines run only while there is work: the read loops while sockets are
+// bound, the pacer of what endpoints play while one plays.
 type Engine struct {
 	bind      netip.Addr
 	advertise netip.Addr
@@ -47,7 +48,8 @@ type Engine struct {
 	log       *slog.Logger
 	pool      *portPool // nil when the OS chooses ports
 	now       func() time.Time
-	pacer     pacer // sends what endpoints play
+	pacer     pacer     // sends what endpoints play
+	loops     pollLoops // read the sockets
 
 	mu     sync.Mutex
 	live   map[*Endpoint]struct{} // endpoints not yet closed
@@ -93,6 +95,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.loops = newPollLoops(e.log)
 	var err error
 	if e.bind, e.advertise, err = addrs(cfg.BindIP, cfg.AdvertiseIP); err != nil {
 		return nil, err
@@ -126,15 +129,6 @@ func addrs(bindIP, advertiseIP net.IP) (bind, advertise netip.Addr, err error) {
 		return bind, advertise, errors.New("media: BindIP is unspecified, so AdvertiseIP is required")
 	}
 	return bind, advertise, nil
-}
-
-// network keeps sockets to one address family, so source addresses compare
-// as they are (no IPv4-mapped IPv6).
-func (e *Engine) network() string {
-	if e.bind.Is4() {
-		return "udp4"
-	}
-	return "udp6"
 }
 
 // AdvertiseAddr is the address to write in c= of our SDP.
@@ -174,11 +168,11 @@ func (e *Engine) NewEndpoint() (*Endpoint, error) {
 // trying pairs until one binds.
 func (e *Engine) takeSockets() (*sockets, error) {
 	if e.pool == nil {
-		rtpConn, rtcpConn, err := e.bindAny()
+		rtpSock, rtcpSock, err := e.bindAny()
 		if err != nil {
 			return nil, err
 		}
-		return newSockets(e, rtpConn, rtcpConn, -1), nil
+		return newSockets(e, rtpSock, rtcpSock, -1)
 	}
 	lastErr := ErrNoPorts
 	for range e.pool.size() {
@@ -190,9 +184,12 @@ func (e *Engine) takeSockets() (*sockets, error) {
 		if sock != nil {
 			return sock, nil
 		}
-		rtpConn, rtcpConn, err := e.bindPort(port)
+		rtpSock, rtcpSock, err := e.bindPort(port)
 		if err == nil {
-			return newSockets(e, rtpConn, rtcpConn, slot), nil
+			sock, err = newSockets(e, rtpSock, rtcpSock, slot)
+		}
+		if err == nil {
+			return sock, nil
 		}
 		e.pool.unbound(slot, time.Time{}) // taken by someone outside the switch; try the next
 		lastErr = fmt.Errorf("%w (last: %w)", ErrNoPorts, err)
@@ -200,35 +197,34 @@ func (e *Engine) takeSockets() (*sockets, error) {
 	return nil, lastErr
 }
 
-func (e *Engine) bindPort(port int) (rtpConn, rtcpConn *net.UDPConn, err error) {
-	rtpConn, err = net.ListenUDP(e.network(), net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.bind, uint16(port))))
+func (e *Engine) bindPort(port int) (rtpSock, rtcpSock *udpSock, err error) {
+	rtpSock, err = bindUDP(netip.AddrPortFrom(e.bind, uint16(port)))
 	if err != nil {
 		return nil, nil, err
 	}
-	rtcpConn, err = net.ListenUDP(e.network(), net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.bind, uint16(port+1))))
+	rtcpSock, err = bindUDP(netip.AddrPortFrom(e.bind, uint16(port+1)))
 	if err != nil {
-		rtpConn.Close()
+		rtpSock.close()
 		return nil, nil, err
 	}
-	return rtpConn, rtcpConn, nil
+	return rtpSock, rtcpSock, nil
 }
 
 // bindAny lets the OS choose the RTP port and tries to get the one above it
 // for RTCP.
-func (e *Engine) bindAny() (rtpConn, rtcpConn *net.UDPConn, err error) {
+func (e *Engine) bindAny() (rtpSock, rtcpSock *udpSock, err error) {
 	for range 20 {
-		rtpConn, err = net.ListenUDP(e.network(), net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.bind, 0)))
+		rtpSock, err = bindUDP(netip.AddrPortFrom(e.bind, 0))
 		if err != nil {
 			return nil, nil, err
 		}
-		port := rtpConn.LocalAddr().(*net.UDPAddr).Port
-		if port < 65535 {
-			rtcpConn, err = net.ListenUDP(e.network(), net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.bind, uint16(port+1))))
+		if port := rtpSock.port; port < 65535 {
+			rtcpSock, err = bindUDP(netip.AddrPortFrom(e.bind, uint16(port+1)))
 			if err == nil {
-				return rtpConn, rtcpConn, nil
+				return rtpSock, rtcpSock, nil
 			}
 		}
-		rtpConn.Close()
+		rtpSock.close()
 	}
 	return nil, nil, fmt.Errorf("%w: no free port above an OS-chosen one: %w", ErrNoPorts, err)
 }

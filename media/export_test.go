@@ -2,6 +2,7 @@ package media
 
 import (
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -10,9 +11,19 @@ import (
 func SetClock(e *Engine, now func() time.Time) { e.now = now }
 
 // HandleRTP feeds one datagram to ep's RTP handler as if its socket had read
-// it. Only for endpoints whose socket receives nothing: it shares the read
-// loop's buffers.
-func HandleRTP(ep *Endpoint, b []byte, src netip.AddrPort) { ep.handleRTP(b, src, ep.now()) }
+// it. Only for endpoints whose socket receives nothing: the read loop would
+// handle their packets at the same time.
+func HandleRTP(ep *Endpoint, b []byte, src netip.AddrPort) {
+	testScratch.Lock()
+	defer testScratch.Unlock()
+	ep.handleRTP(b, src, ep.now(), &testScratch.sc)
+}
+
+// testScratch stands in for the read loop's buffers.
+var testScratch struct {
+	sync.Mutex
+	sc scratch
+}
 
 // Playing is how many playbacks e's pacer holds.
 func Playing(e *Engine) int { return e.pacer.playing() }

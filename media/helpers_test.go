@@ -19,6 +19,15 @@ import (
 
 var loopback = net.IPv4(127, 0, 0, 1)
 
+// TestMain runs the tests, or the phones of BenchmarkRelayManySockets when
+// the benchmark starts this binary as its child.
+func TestMain(m *testing.M) {
+	if os.Getenv(phonesEnv) != "" {
+		os.Exit(runPhones())
+	}
+	os.Exit(m.Run())
+}
+
 // newEngine returns an engine on 127.0.0.1 with OS-chosen ports, and makes the
 // test fail if an endpoint goroutine outlives it.
 func newEngine(t testing.TB, cfg media.Config) *media.Engine {
@@ -57,7 +66,7 @@ func epAddr(ep *media.Endpoint) netip.AddrPort {
 // may be in flight.
 func checkNoEndpointGoroutines(t testing.TB) {
 	t.Helper()
-	checkNoGoroutine(t, "media.(*sockets).read", "media.(*pacer).loop", "media.(*pacerRun).help")
+	checkNoGoroutine(t, "media.(*pollLoop).run", "media.(*pacer).loop", "media.(*pacerRun).help")
 }
 
 // checkNoGoroutine fails if a goroutine runs a function named fns.
@@ -110,9 +119,12 @@ type phone struct {
 	ts   uint32
 }
 
-func newPhone(t testing.TB) *phone {
+func newPhone(t testing.TB) *phone { return newPhoneOn(t, loopback) }
+
+// newPhoneOn is a phone on ip (IPv4 or IPv6).
+func newPhoneOn(t testing.TB, ip net.IP) *phone {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback})
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}
