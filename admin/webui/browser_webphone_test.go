@@ -111,7 +111,7 @@ func TestBrowserWebphone(t *testing.T) {
 // attendant answered transferred to another extension by clicking it;
 // the two desk phones then talk and the attendant's call ends.
 func TestBrowserAttendantConsole(t *testing.T) {
-	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true}, chrome: fakeMic(t)})
+	u := startUI(t, uiOptions{sw: phonetest.SwitchOptions{WebRTC: true, WebSessionCheck: 200 * time.Millisecond}, chrome: fakeMic(t)})
 	u.addUser("200", "Alice Front", store.RoleUser, "alice-pass-1")
 	u.addUser("201", "Bob Caller", store.RoleUser, "bob-pass-1")
 	u.addUser("202", "Carol Target", store.RoleUser, "carol-pass-1")
@@ -156,6 +156,16 @@ func TestBrowserAttendantConsole(t *testing.T) {
 	}
 	caller.Hangup(ctx)
 	waitDone(t, target)
+
+	// The session ends (logged out elsewhere): the switch closes the
+	// webphone's socket, its registration goes, and the page says so.
+	if _, err := u.sw.Store.DeleteSessions("200", "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	alice.do("the page says logged out", chromedp.WaitVisible(chromedp.CSS(`#wp-status[data-state="logged-out"]`)))
+	if b := u.sw.Registrar().Lookup("200w"); len(b) != 0 {
+		t.Errorf("webphone still registered after its session ended: %+v", b)
+	}
 }
 
 // fakeMic gives Chromium a microphone that plays micTone.

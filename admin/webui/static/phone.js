@@ -67,7 +67,7 @@ async function start() {
     },
     delegate: {
       onServerConnect: () => status("Connected, registering…", "off"),
-      onServerDisconnect: () => status("Disconnected from the switch; trying again…", "bad"),
+      onServerDisconnect: disconnected,
       onRegistered: () => status("Ready · registered as " + cfg.device, "on", "registered"),
       onUnregistered: () => status("Not registered", "off"),
       onCallReceived: onIncoming,
@@ -85,6 +85,21 @@ async function start() {
     await phone.sm.register();
   } catch (e) {
     status("Cannot register: " + e.message, "bad");
+  }
+}
+
+// disconnected: the switch went away (SIP.js reconnects by itself), or the
+// web session ended, and then reconnecting cannot work: say so and stop.
+async function disconnected() {
+  status("Disconnected from the switch; trying again…", "bad");
+  try {
+    const res = await fetch("/api/me", { credentials: "same-origin" });
+    if (res.status === 401) {
+      await phone.sm.disconnect().catch(() => {});
+      status("You are logged out: log in again to use the webphone.", "bad", "logged-out");
+    }
+  } catch (e) {
+    // the box is unreachable: SIP.js keeps trying
   }
 }
 
@@ -245,11 +260,14 @@ function bindControls() {
     render();
   });
   $("wp-hold").addEventListener("click", async () => {
-    if (!phone.session || !phone.answeredAt) return;
+    if (!phone.session || !phone.answeredAt || phone.holding) return;
+    phone.holding = true; // one re-INVITE at a time: a double click would collide
     try {
       phone.held ? await phone.sm.unhold(phone.session) : await phone.sm.hold(phone.session);
     } catch (e) {
       render("Hold failed: " + e.message);
+    } finally {
+      phone.holding = false;
     }
   });
   $("wp-transfer").addEventListener("click", () => transfer($("wp-transfer-to").value.trim()));
