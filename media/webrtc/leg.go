@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,6 +82,11 @@ func (l *Leg) FromBrowser(sdp []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(desc.Codecs) == 0 {
+		// Checked here: an empty list would come out as the plain
+		// description's default codec, and pion could not answer it.
+		return nil, errors.New("webrtc leg: the browser offers no G.711 codec")
+	}
 	typ := pion.SDPTypeOffer
 	if l.pc.SignalingState() == pion.SignalingStateHaveLocalOffer {
 		typ = pion.SDPTypeAnswer
@@ -117,7 +123,7 @@ func (l *Leg) ToBrowser(plain []byte) ([]byte, error) {
 			return nil, err
 		}
 	case state == pion.SignalingStateStable && l.pc.LocalDescription() != nil:
-		return []byte(l.pc.LocalDescription().SDP), nil
+		return withDirection(l.pc.LocalDescription().SDP, desc.Direction), nil
 	case state == pion.SignalingStateStable:
 		l.prefer(desc)
 		if sd, err = l.pc.CreateOffer(nil); err != nil {
@@ -136,7 +142,21 @@ func (l *Leg) ToBrowser(plain []byte) ([]byte, error) {
 	case <-time.After(gatherTimeout):
 		return nil, errors.New("webrtc leg: ICE gathering timed out")
 	}
-	return []byte(l.pc.LocalDescription().SDP), nil
+	return withDirection(l.pc.LocalDescription().SDP, desc.Direction), nil
+}
+
+// withDirection writes the switch's media direction into our description.
+// pion answers a browser's hold (sendonly) with sendrecv, where RFC 3264
+// §6.1 wants recvonly, and has no setter for a transceiver's direction;
+// nor does it take an edited description back, so only the copy for the
+// browser is edited. pion itself still sends whatever the switch's
+// endpoint sends, and that is silent while the browser holds.
+func withDirection(sdp string, d media.Direction) []byte {
+	want := "a=" + d.String() + "\r\n"
+	for _, have := range []media.Direction{media.SendRecv, media.SendOnly, media.RecvOnly, media.Inactive} {
+		sdp = strings.ReplaceAll(sdp, "a="+have.String()+"\r\n", want)
+	}
+	return []byte(sdp)
 }
 
 // prefer orders the codecs we negotiate as the switch's description does.

@@ -114,6 +114,29 @@ func (p *Peer) Offer() ([]byte, error) {
 	return p.setLocal(sd)
 }
 
+// Reoffer makes a new offer in the call with the direction given:
+// "sendonly" puts the call on hold, "sendrecv" resumes it. A browser's
+// script sets its transceiver's direction for this; pion has no such
+// setter and refuses an edited local offer, so the peer keeps sendrecv
+// for itself and only the offer it returns (for the SIP message) says the
+// direction, which is all the far end sees.
+func (p *Peer) Reoffer(direction string) ([]byte, error) {
+	switch direction {
+	case "sendonly", "recvonly", "inactive", "sendrecv":
+	default:
+		return nil, fmt.Errorf("webrtctest: no direction %q", direction)
+	}
+	sd, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		return nil, err
+	}
+	offer, err := p.setLocal(sd)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(strings.ReplaceAll(string(offer), "a=sendrecv\r\n", "a="+direction+"\r\n")), nil
+}
+
 // Answer answers an offer, candidates included.
 func (p *Peer) Answer(offer []byte) ([]byte, error) {
 	if err := p.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: string(offer)}); err != nil {
