@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"switchboard/media"
+	"switchboard/media/webrtc"
 	"switchboard/store"
 	"switchboard/switch/auth"
 	"switchboard/switch/call"
@@ -26,6 +27,7 @@ type Switch struct {
 	Server *server.Server
 	Bus    *event.Bus
 	Media  *media.Engine
+	WebRTC *webrtc.Gateway // the browsers' media gateway, with SwitchOptions.WebRTC
 	cfg    server.Config
 	log    *slog.Logger
 	cancel context.CancelFunc
@@ -46,6 +48,7 @@ type SwitchOptions struct {
 	// default a test switch has none unless Voicemail is set).
 	BuiltinVoicemail bool
 	NoMedia          bool         // registrar only: no call handling
+	WebRTC           bool         // a WebRTC gateway on 127.0.0.1 (browsers' media); default none
 	RTPPorts         [2]int       // RTP port range, low and high, as serve --rtp-ports; default OS-chosen ports
 	Log              *slog.Logger // default: warnings and errors to stderr ($SWITCHBOARD_TEST_LOG sets the level)
 }
@@ -83,6 +86,16 @@ func StartSwitch(t testing.TB, o SwitchOptions) *Switch {
 		}
 		s.Media = eng
 		s.cfg.Media = eng
+	}
+	if o.WebRTC {
+		gw, err := webrtc.New(webrtc.Config{Addr: "127.0.0.1:0", Log: o.Log})
+		if err != nil {
+			st.Close()
+			t.Fatalf("webrtc gateway: %v", err)
+		}
+		s.WebRTC = gw
+		s.cfg.WebRTC = gw
+		t.Cleanup(func() { gw.Close() }) // after Stop (cleanups run last first): the calls end first
 	}
 	if err := s.start(); err != nil {
 		st.Close()
