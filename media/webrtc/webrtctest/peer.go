@@ -13,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -41,6 +42,7 @@ type Peer struct {
 
 	mu       sync.Mutex
 	received []rtp.Packet
+	onAudio  atomic.Pointer[func(payload []byte, at time.Time)]
 
 	// Owned by the goroutine that sends.
 	seq    uint16
@@ -97,6 +99,10 @@ func (p *Peer) read(t *pion.TrackRemote) {
 			if errors.Is(err, io.EOF) {
 				return
 			}
+			continue
+		}
+		if f := p.onAudio.Load(); f != nil && (pkt.PayloadType == 0 || pkt.PayloadType == 8) {
+			(*f)(pkt.Payload, time.Now())
 			continue
 		}
 		p.mu.Lock()
@@ -239,6 +245,12 @@ func (p *Peer) SendDigit(digit byte) error {
 	p.ts += 5 * 160
 	return nil
 }
+
+// OnAudio hands every G.711 packet's payload that arrives from now on to
+// f, with its arrival time, instead of keeping it (measurement tools: a
+// load test would otherwise hold every packet). f runs on the peer's read
+// loop and must not keep payload.
+func (p *Peer) OnAudio(f func(payload []byte, at time.Time)) { p.onAudio.Store(&f) }
 
 // Received returns the packets received so far with payload type pt.
 func (p *Peer) Received(pt uint8) []rtp.Packet {
