@@ -220,8 +220,9 @@ func TestSwitchCallsBrowser(t *testing.T) {
 }
 
 // A browser's hold (a=sendonly) is answered recvonly, as RFC 3264 §6.1
-// wants (pion alone would answer sendrecv), and its resume sendrecv.
-func TestBrowserHoldAnsweredRecvOnly(t *testing.T) {
+// wants (pion alone would answer sendrecv), an inactive offer inactive, and
+// the resume sendrecv; audio flows both ways again after it.
+func TestBrowserHoldAndResume(t *testing.T) {
 	g, peer, sw := newGateway(t), newPeer(t), newSwitchSide(t)
 	leg, err := g.NewLeg()
 	if err != nil {
@@ -243,10 +244,15 @@ func TestBrowserHoldAnsweredRecvOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	connect(t, leg, peer)
+	to := sw.addr()
 	for _, step := range []struct {
 		offer       string
 		plain, sent media.Direction
-	}{{"sendonly", media.SendOnly, media.RecvOnly}, {"sendrecv", media.SendRecv, media.SendRecv}} {
+	}{
+		{"sendonly", media.SendOnly, media.RecvOnly},
+		{"inactive", media.Inactive, media.Inactive},
+		{"sendrecv", media.SendRecv, media.SendRecv},
+	} {
 		again, err := peer.Reoffer(step.offer)
 		if err != nil {
 			t.Fatal(err)
@@ -255,9 +261,11 @@ func TestBrowserHoldAnsweredRecvOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d, _ := media.ParseSDP(plain); d.Direction != step.plain {
+		d, _ := media.ParseSDP(plain)
+		if d.Direction != step.plain {
 			t.Fatalf("%s offer: the switch is told %v, want %v", step.offer, d.Direction, step.plain)
 		}
+		to = d.AddrPort()
 		ours := media.SessionDesc{Addr: sw.addr().Addr(), Port: int(sw.addr().Port()), Codecs: []media.Codec{media.PCMU},
 			DTMFPT: 126, Direction: step.sent}
 		answer, err := leg.ToBrowser(media.BuildSDP(ours, 1, 2))
@@ -270,6 +278,21 @@ func TestBrowserHoldAnsweredRecvOnly(t *testing.T) {
 		if err := peer.Accept(answer); err != nil {
 			t.Fatalf("the browser rejects %s: %v", answer, err)
 		}
+	}
+	heard := len(peer.ReceivedAudio())
+	sw.send(to, 0, tonetest.Generate(1000, 600, media.PCMU))
+	time.Sleep(200 * time.Millisecond)
+	if err := tonetest.Check(peer.ReceivedAudio()[heard:], media.PCMU, 1000); err != nil {
+		t.Errorf("the browser after its resume: %v", err)
+	}
+	go peer.SendFrames(tonetest.Generate(440, 600, media.PCMU))
+	got := sw.receive(0, 25)
+	frames := make([][]byte, len(got))
+	for i, p := range got {
+		frames[i] = p.Payload
+	}
+	if err := tonetest.Check(frames, media.PCMU, 440); err != nil {
+		t.Errorf("the switch after the browser's resume: %v", err)
 	}
 }
 

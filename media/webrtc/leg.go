@@ -91,7 +91,14 @@ func (l *Leg) FromBrowser(sdp []byte) ([]byte, error) {
 	if l.pc.SignalingState() == pion.SignalingStateHaveLocalOffer {
 		typ = pion.SDPTypeAnswer
 	}
-	if err := l.pc.SetRemoteDescription(pion.SessionDescription{Type: typ, SDP: string(sdp)}); err != nil {
+	remote := string(sdp)
+	if desc.Direction == media.Inactive {
+		// pion stops a transceiver for good on an inactive offer (a browser
+		// holding a call the other side holds too), so a resume would find
+		// no sender; to pion it is sendonly, to the switch still inactive.
+		remote = strings.ReplaceAll(remote, "a=inactive\r\n", "a=sendonly\r\n")
+	}
+	if err := l.pc.SetRemoteDescription(pion.SessionDescription{Type: typ, SDP: remote}); err != nil {
 		return nil, fmt.Errorf("browser %s: %w", typ, err)
 	}
 	local := l.sock.LocalAddr().(*net.UDPAddr).AddrPort()
