@@ -44,6 +44,12 @@ type Result struct {
 	RSSIdleKB        int64   `json:"rss_idle_kb"`
 	RSSLoadedKB      int64   `json:"rss_loaded_kb"`
 	RSSPerCallKB     float64 `json:"rss_per_call_kb"`
+	// Packets the kernel dropped at full receive buffers while the calls
+	// streamed: on the switch's sockets, and on this tool's.
+	SwitchUDPDrops int64 `json:"switch_udp_drops"`
+	ToolUDPDrops   int64 `json:"load_tool_udp_drops"`
+	// How late the tool's goroutines woke meanwhile (latency fields only).
+	ToolLateness Way `json:"load_tool_lateness"`
 	// The machine meanwhile: how busy, and how much of that was this tool.
 	MachineBusyPct float64  `json:"machine_busy_pct"`
 	LoadToolPct    float64  `json:"load_tool_pct_of_one_core"`
@@ -102,12 +108,14 @@ func run(sw, pid string, calls, seconds, first int, password string, parallel in
 	cpu0, _ := cpuTicks(pid)
 	own0, _ := cpuTicks("self")
 	busy0, total0 := machineTicks()
+	swDrops0, toolDrops0 := udpDrops(pid), udpDrops("self")
 	t0 := time.Now()
 	until := t0.Add(time.Duration(seconds) * time.Second)
 	var wg sync.WaitGroup
 	for _, p := range pairs {
 		wg.Go(func() { p.stream(until, up, down, packets) })
 	}
+	wg.Go(func() { res.ToolLateness = lateness(until) })
 	time.Sleep(time.Until(t0.Add(until.Sub(t0) / 2)))
 	res.RSSLoadedKB = rssKB(pid)
 	wg.Wait()
@@ -116,6 +124,7 @@ func run(sw, pid string, calls, seconds, first int, password string, parallel in
 	own1, _ := cpuTicks("self")
 	busy1, total1 := machineTicks()
 	time.Sleep(500 * time.Millisecond) // the last packets in flight
+	res.SwitchUDPDrops, res.ToolUDPDrops = udpDrops(pid)-swDrops0, udpDrops("self")-toolDrops0
 
 	res.Seconds = elapsed.Seconds()
 	res.BrowserToDesk, res.DeskToBrowser = up.result(), down.result()

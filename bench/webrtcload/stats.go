@@ -68,6 +68,21 @@ func (d *direction) receiver(packets int) func(payload []byte, at time.Time) {
 	}
 }
 
+// lateness measures how late this tool's own goroutines wake (a 20 ms
+// sleep, every 20 ms) until the deadline: on a shared machine a stalled
+// load tool looks like loss and latency in the switch.
+func lateness(until time.Time) Way {
+	d := newDirection()
+	for time.Now().Before(until) {
+		before := time.Now()
+		time.Sleep(20 * time.Millisecond)
+		d.sent++
+		d.received++
+		d.hist[min(max(time.Since(before)-20*time.Millisecond, 0)/bucket, maxLatency/bucket)]++
+	}
+	return d.result()
+}
+
 // Way is one direction's result.
 type Way struct {
 	Sent       int     `json:"sent"`
@@ -158,4 +173,27 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// udpDrops sums the kernel's drop counters (/proc/net/udp) over the UDP
+// sockets a process has open: packets that met a full receive buffer,
+// which tells loss in the switch from loss in this tool.
+func udpDrops(pid string) int64 {
+	inodes := map[string]bool{}
+	fds, _ := os.ReadDir("/proc/" + pid + "/fd")
+	for _, fd := range fds {
+		link, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name())
+		if s, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(s, "]")] = true
+		}
+	}
+	b, _ := os.ReadFile("/proc/net/udp")
+	var n int64
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 12 && inodes[f[9]] {
+			d, _ := strconv.ParseInt(f[12], 10, 64)
+			n += d
+		}
+	}
+	return n
 }
