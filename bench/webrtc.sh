@@ -96,7 +96,7 @@ way = lambda w: f"{w['sent']} / {w['received']} (**{w['loss_pct']:.3f} %**)"
 lat = lambda w: f"{w['latency_p50_ms']:.2f} / {w['latency_p99_ms']:.2f} / {w['latency_max_ms']:.1f}"
 print(f"| {r['calls']} | {r['up']} / {r['failed_calls']} ({r['setup_seconds']:.0f} s) | {way(u)} | {way(d)} | {lat(u)} | {lat(d)} "
       f"| {r['switch_udp_drops']} / {r['load_tool_udp_drops']} "
-      f"| {r['switch_cpu_pct_of_one_core']:.1f} % (**{r['switch_cpu_pct_per_call']:.3f} %/call**) "
+      f"| {r['switch_cpu_pct_of_one_core']:.1f} % (**{r['switch_cpu_pct_per_call']:.3f} %/call**); waited {r['switch_run_delay_per_s']:.2f} s/s "
       f"| {r['rss_idle_kb'] // 1024} → {r['rss_loaded_kb'] // 1024} MB (**{r['rss_per_call_kb']:.0f} kB/call**) "
       f"| {r['load_tool_pct_of_one_core']:.0f} %, late {r['load_tool_lateness']['latency_p99_ms']:.1f} / {r['load_tool_lateness']['latency_max_ms']:.0f} ms | {r['machine_busy_pct']:.0f} % ({r['loadavg_before']} → {r['loadavg_after']}) "
       f"| {'**pass**' if r['pass'] else 'fail'} |")
@@ -120,7 +120,7 @@ done
 	echo
 	echo "Highest level passing (every call up, ≤ $max_loss % loss each way): **$passed**"
 	echo
-	echo "| calls | up / failed (setup time) | browser → desk sent / received (loss) | desk → browser sent / received (loss) | browser → desk latency p50 / p99 / max (ms) | desk → browser latency p50 / p99 / max (ms) | kernel drops at the switch / at the load tool | switch CPU, of one core | switch RSS idle → loaded | load tool CPU, of one core; its wake-up lateness p99 / max | machine busy (load average before → after) | verdict |"
+	echo "| calls | up / failed (setup time) | browser → desk sent / received (loss) | desk → browser sent / received (loss) | browser → desk latency p50 / p99 / max (ms) | desk → browser latency p50 / p99 / max (ms) | kernel drops at the switch / at the load tool | switch CPU, of one core; its threads' wait for a CPU | switch RSS idle → loaded | load tool CPU, of one core; its wake-up lateness p99 / max | machine busy (load average before → after) | verdict |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	printf '%s' "$rows"
 } >"$out/webrtc.md"

@@ -50,6 +50,9 @@ type Result struct {
 	ToolUDPDrops   int64 `json:"load_tool_udp_drops"`
 	// How late the tool's goroutines woke meanwhile (latency fields only).
 	ToolLateness Way `json:"load_tool_lateness"`
+	// Time the switch's threads spent runnable but waiting for a CPU, per
+	// second of the window (0.1: a tenth of the time; threads add up).
+	SwitchRunDelay float64 `json:"switch_run_delay_per_s"`
 	// The machine meanwhile: how busy, and how much of that was this tool.
 	MachineBusyPct float64  `json:"machine_busy_pct"`
 	LoadToolPct    float64  `json:"load_tool_pct_of_one_core"`
@@ -109,6 +112,7 @@ func run(sw, pid string, calls, seconds, first int, password string, parallel in
 	own0, _ := cpuTicks("self")
 	busy0, total0 := machineTicks()
 	swDrops0, toolDrops0 := udpDrops(pid), udpDrops("self")
+	wait0 := runDelay(pid)
 	t0 := time.Now()
 	until := t0.Add(time.Duration(seconds) * time.Second)
 	var wg sync.WaitGroup
@@ -123,6 +127,7 @@ func run(sw, pid string, calls, seconds, first int, password string, parallel in
 	cpu1, _ := cpuTicks(pid)
 	own1, _ := cpuTicks("self")
 	busy1, total1 := machineTicks()
+	res.SwitchRunDelay = (runDelay(pid) - wait0).Seconds() / elapsed.Seconds()
 	time.Sleep(500 * time.Millisecond) // the last packets in flight
 	res.SwitchUDPDrops, res.ToolUDPDrops = udpDrops(pid)-swDrops0, udpDrops("self")-toolDrops0
 

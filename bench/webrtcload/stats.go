@@ -197,3 +197,22 @@ func udpDrops(pid string) int64 {
 	}
 	return n
 }
+
+// runDelay is how long a process's threads have waited, in total, for a
+// CPU while runnable (/proc/PID/task/*/schedstat, second field): a switch
+// that waited long was starved by the machine, not slow by itself.
+func runDelay(pid string) time.Duration {
+	tasks, _ := os.ReadDir("/proc/" + pid + "/task")
+	var d time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			d += time.Duration(n)
+		}
+	}
+	return d
+}
