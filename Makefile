@@ -35,7 +35,8 @@ fuzz:
 	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s -fuzzminimizetime 5s $$pkg || exit 1; done
 
 # Benchmarks: SIPp load against the built binary plus Go micro-benchmarks, then the CPU of
-# music on hold and recording (bench/moh.sh); see docs/BENCHMARKS.md.
+# music on hold and recording (bench/moh.sh); run.sh ends with the WebRTC calls (bench/webrtc.sh,
+# WEBRTC=0 skips them); see docs/BENCHMARKS.md.
 bench: build
 	./bench/run.sh
 	./bench/moh.sh

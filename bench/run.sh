@@ -13,6 +13,8 @@
 # 3. Go benchmarks of the REGISTER path (-benchmem).
 # 4. The call benchmarks of issue #4: bench/calls.sh (about 16 minutes more; CALLS=0 skips it),
 #    results in the same directory (calls.md).
+# 5. Concurrent bridged WebRTC↔RTP calls of issue #7: bench/webrtc.sh (100 and 200 calls, 60 s
+#    each, about 4 minutes; WEBRTC=0 skips it), results in the same directory (webrtc.md).
 #
 # Results go to bench/results/<UTC time>/ (summary.md, one table per sweep, raw JSON);
 # SIPp logs stay in a temp dir that is removed at the end.
@@ -20,7 +22,7 @@
 # with a message when ../shared/bench or kamailio is missing); go for the Go benchmarks.
 # Everything listens on 127.0.0.1 on free ports. Knobs (environment): RUNS=3,
 # RATES=3000,…, STEP_SECONDS=3, P99_MS=20, SWEEP_BUDGET=360 (seconds for all sweeps; fewer
-# runs when the machine is slow), GOBENCH=1, REFERENCE=1, CALLS=1, SHARED_BENCH=../shared/bench.
+# runs when the machine is slow), GOBENCH=1, REFERENCE=1, CALLS=1, WEBRTC=1, SHARED_BENCH=../shared/bench.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -231,4 +233,9 @@ cat "$out/summary.md"
 if [ "${CALLS:-1}" = 1 ]; then
 	log "call benchmarks (bench/calls.sh)"
 	OUT=$out BIN=$bin SHARED_BENCH=$shared REFERENCE=${REFERENCE:-1} GOBENCH=${GOBENCH:-1} "$repo/bench/calls.sh"
+fi
+
+if [ "${WEBRTC:-1}" = 1 ]; then
+	log "WebRTC call benchmark (bench/webrtc.sh)"
+	OUT=$out BIN=$bin "$repo/bench/webrtc.sh"
 fi

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,5 +216,104 @@ func TestSwitchCallsBrowser(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if err := tonetest.Check(peer.ReceivedAudio(), media.PCMA, 1200); err != nil {
 		t.Errorf("browser hears: %v", err)
+	}
+}
+
+// A browser's hold (a=sendonly) is answered recvonly, as RFC 3264 §6.1
+// wants (pion alone would answer sendrecv), an inactive offer inactive, and
+// the resume sendrecv; audio flows both ways again after it.
+func TestBrowserHoldAndResume(t *testing.T) {
+	g, peer, sw := newGateway(t), newPeer(t), newSwitchSide(t)
+	leg, err := g.NewLeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	offer, err := peer.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leg.FromBrowser(offer); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := leg.ToBrowser(sw.sdp([]media.Codec{media.PCMU}, 126))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, leg, peer)
+	to := sw.addr()
+	for _, step := range []struct {
+		offer       string
+		plain, sent media.Direction
+	}{
+		{"sendonly", media.SendOnly, media.RecvOnly},
+		{"inactive", media.Inactive, media.Inactive},
+		{"sendrecv", media.SendRecv, media.SendRecv},
+	} {
+		again, err := peer.Reoffer(step.offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := leg.FromBrowser(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := media.ParseSDP(plain)
+		if d.Direction != step.plain {
+			t.Fatalf("%s offer: the switch is told %v, want %v", step.offer, d.Direction, step.plain)
+		}
+		to = d.AddrPort()
+		ours := media.SessionDesc{Addr: sw.addr().Addr(), Port: int(sw.addr().Port()), Codecs: []media.Codec{media.PCMU},
+			DTMFPT: 126, Direction: step.sent}
+		answer, err := leg.ToBrowser(media.BuildSDP(ours, 1, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := media.ParseSDP(answer); err != nil || d.Direction != step.sent {
+			t.Fatalf("%s offer answered %v (%v), want %v\n%s", step.offer, d.Direction, err, step.sent, answer)
+		}
+		if err := peer.Accept(answer); err != nil {
+			t.Fatalf("the browser rejects %s: %v", answer, err)
+		}
+	}
+	heard := len(peer.ReceivedAudio())
+	sw.send(to, 0, tonetest.Generate(1000, 600, media.PCMU))
+	time.Sleep(200 * time.Millisecond)
+	if err := tonetest.Check(peer.ReceivedAudio()[heard:], media.PCMU, 1000); err != nil {
+		t.Errorf("the browser after its resume: %v", err)
+	}
+	go peer.SendFrames(tonetest.Generate(440, 600, media.PCMU))
+	got := sw.receive(0, 25)
+	frames := make([][]byte, len(got))
+	for i, p := range got {
+		frames[i] = p.Payload
+	}
+	if err := tonetest.Check(frames, media.PCMU, 440); err != nil {
+		t.Errorf("the switch after the browser's resume: %v", err)
+	}
+}
+
+// An offer without G.711 (Opus only) is refused before pion sees it: the
+// switch must not answer PCMU to a browser that cannot send it.
+func TestBrowserWithoutG711Refused(t *testing.T) {
+	g, peer := newGateway(t), newPeer(t)
+	leg, err := g.NewLeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	offer, err := peer.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opus := strings.NewReplacer(" 111 9 0 8 110 126", " 111", "a=rtpmap:0 PCMU/8000\r\n", "", "a=rtpmap:8 PCMA/8000\r\n", "").Replace(string(offer))
+	if opus == string(offer) {
+		t.Fatalf("the peer's offer is not Chromium's any more:\n%s", offer)
+	}
+	if plain, err := leg.FromBrowser([]byte(opus)); err == nil {
+		t.Fatalf("an Opus-only offer became %s", plain)
 	}
 }

@@ -36,7 +36,6 @@ type Leg struct {
 	toSwitch  atomic.Pointer[netip.AddrPort] // the switch endpoint's RTP address
 	sessionID uint64
 	version   uint64
-	given     string // the last description the browser got from us
 	closed    atomic.Bool
 
 	fromBrowser, toBrowser atomic.Uint64 // packets relayed
@@ -83,11 +82,23 @@ func (l *Leg) FromBrowser(sdp []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(desc.Codecs) == 0 {
+		// Checked here: an empty list would come out as the plain
+		// description's default codec, and pion could not answer it.
+		return nil, errors.New("webrtc leg: the browser offers no G.711 codec")
+	}
 	typ := pion.SDPTypeOffer
 	if l.pc.SignalingState() == pion.SignalingStateHaveLocalOffer {
 		typ = pion.SDPTypeAnswer
 	}
-	if err := l.pc.SetRemoteDescription(pion.SessionDescription{Type: typ, SDP: string(sdp)}); err != nil {
+	remote := string(sdp)
+	if desc.Direction == media.Inactive {
+		// pion stops a transceiver for good on an inactive offer (a browser
+		// holding a call the other side holds too), so a resume would find
+		// no sender; to pion it is sendonly, to the switch still inactive.
+		remote = strings.ReplaceAll(remote, "a=inactive\r\n", "a=sendonly\r\n")
+	}
+	if err := l.pc.SetRemoteDescription(pion.SessionDescription{Type: typ, SDP: remote}); err != nil {
 		return nil, fmt.Errorf("browser %s: %w", typ, err)
 	}
 	local := l.sock.LocalAddr().(*net.UDPAddr).AddrPort()
@@ -118,8 +129,8 @@ func (l *Leg) ToBrowser(plain []byte) ([]byte, error) {
 		if sd, err = l.pc.CreateAnswer(nil); err != nil {
 			return nil, err
 		}
-	case state == pion.SignalingStateStable && l.given != "":
-		return []byte(l.given), nil
+	case state == pion.SignalingStateStable && l.pc.LocalDescription() != nil:
+		return withDirection(l.pc.LocalDescription().SDP, desc.Direction), nil
 	case state == pion.SignalingStateStable:
 		l.prefer(desc)
 		if sd, err = l.pc.CreateOffer(nil); err != nil {
@@ -138,25 +149,21 @@ func (l *Leg) ToBrowser(plain []byte) ([]byte, error) {
 	case <-time.After(gatherTimeout):
 		return nil, errors.New("webrtc leg: ICE gathering timed out")
 	}
-	// pion answers with its transceiver's direction (sendrecv) even to a
-	// browser putting the call on hold (sendonly), which the browser
-	// refuses; and it refuses a local description changed before it is
-	// set. So the browser gets the direction the switch chose, written into
-	// what pion set; what flows is up to the switch's endpoint anyway.
-	l.given = withDirection(l.pc.LocalDescription().SDP, desc.Direction)
-	return []byte(l.given), nil
+	return withDirection(l.pc.LocalDescription().SDP, desc.Direction), nil
 }
 
-// withDirection replaces the direction attributes of an SDP.
-func withDirection(sdp string, d media.Direction) string {
-	lines := strings.SplitAfter(sdp, "\n")
-	for i, line := range lines {
-		switch strings.TrimRight(line, "\r\n") {
-		case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
-			lines[i] = "a=" + d.String() + "\r\n"
-		}
+// withDirection writes the switch's media direction into our description.
+// pion answers a browser's hold (sendonly) with sendrecv, where RFC 3264
+// §6.1 wants recvonly, and has no setter for a transceiver's direction;
+// nor does it take an edited description back, so only the copy for the
+// browser is edited. pion itself still sends whatever the switch's
+// endpoint sends, and that is silent while the browser holds.
+func withDirection(sdp string, d media.Direction) []byte {
+	want := "a=" + d.String() + "\r\n"
+	for _, have := range []media.Direction{media.SendRecv, media.SendOnly, media.RecvOnly, media.Inactive} {
+		sdp = strings.ReplaceAll(sdp, "a="+have.String()+"\r\n", want)
 	}
-	return strings.Join(lines, "")
+	return []byte(sdp)
 }
 
 // prefer orders the codecs we negotiate as the switch's description does.

@@ -31,6 +31,10 @@ type Behavior struct {
 	// tone (Hz) as early media for Delay before it answers or rejects, as a
 	// phone playing its own ringback or an announcement does.
 	EarlyTone float64
+	// Answer, when set, makes the SDP answer from the switch's offer (a
+	// browser's, from webrtctest) instead of the phone's own RTP socket;
+	// an error rejects the call with 488.
+	Answer func(offer []byte) ([]byte, error)
 }
 
 // Call is one call on a test phone, with its own RTP socket.
@@ -154,6 +158,21 @@ func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*C
 	if err != nil {
 		return nil, err
 	}
+	return p.dial(ctx, ext, c, c.sdp(codecs, media.SendRecv))
+}
+
+// DialSDP calls ext offering the SDP body given (a browser's WebRTC offer
+// from webrtctest, say) instead of the call's own RTP socket; the answer is
+// in the call's Response. The call's own media methods send nowhere useful.
+func (p *Phone) DialSDP(ctx context.Context, ext string, offer []byte) (*Call, error) {
+	c, err := p.newCall(media.PCMU)
+	if err != nil {
+		return nil, err
+	}
+	return p.dial(ctx, ext, c, offer)
+}
+
+func (p *Phone) dial(ctx context.Context, ext string, c *Call, offer []byte) (*Call, error) {
 	target := p.serverURI()
 	target.User = ext
 	req := sip.NewRequest(sip.INVITE, target)
@@ -167,7 +186,7 @@ func (p *Phone) Dial(ctx context.Context, ext string, codecs ...media.Codec) (*C
 		req.AppendHeader(sip.NewHeader("Supported", "timer"))
 		req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(p.opts.SessionExpires)))
 	}
-	req.SetBody(c.sdp(codecs, media.SendRecv))
+	req.SetBody(offer)
 	req.SetTransport(p.opts.Transport)
 	d, err := p.dua.WriteInvite(ctx, req)
 	if err != nil {
@@ -251,6 +270,10 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		d.Respond(b.Reject, rejectReason(b.Reject), nil)
 		return
 	}
+	if b.Answer != nil {
+		p.answerWith(b.Answer, req, d)
+		return
+	}
 	if c == nil {
 		if c = p.acceptOffer(d, req, b); c == nil {
 			return
@@ -292,6 +315,30 @@ func (p *Phone) acceptOffer(d *sipgo.DialogServerSession, req *sip.Request, b Be
 	c.remote.Store(&ap)
 	p.addDialog(d.ID, c)
 	return c
+}
+
+// answerWith answers an INVITE with the SDP body answer makes.
+func (p *Phone) answerWith(answer func([]byte) ([]byte, error), req *sip.Request, d *sipgo.DialogServerSession) {
+	body, err := answer(req.Body())
+	if err != nil {
+		d.Respond(488, "Not Acceptable Here", nil)
+		return
+	}
+	c, err := p.newCall(media.PCMU)
+	if err != nil {
+		d.Respond(500, "Server Internal Error", nil)
+		return
+	}
+	c.server = d
+	p.addDialog(d.ID, c)
+	if err := d.RespondSDP(body); err != nil {
+		return
+	}
+	select {
+	case p.incoming <- c:
+	default:
+	}
+	<-d.Context().Done()
 }
 
 // answerReinvite accepts the switch's re-INVITE with our current description.
@@ -372,6 +419,12 @@ func (c *Call) Resume(ctx context.Context) (*sip.Response, error) {
 // Reinvite offers codecs again (a codec change).
 func (c *Call) Reinvite(ctx context.Context, codecs ...media.Codec) (*sip.Response, error) {
 	return c.sendReinvite(ctx, c.sdp(codecs, media.SendRecv))
+}
+
+// ReinviteSDP sends a re-INVITE with the SDP body given (a browser's new
+// offer: hold, resume) and returns the answer.
+func (c *Call) ReinviteSDP(ctx context.Context, offer []byte) (*sip.Response, error) {
+	return c.sendReinvite(ctx, offer)
 }
 
 func (c *Call) reinvite(ctx context.Context, dir media.Direction) (*sip.Response, error) {

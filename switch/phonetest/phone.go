@@ -6,6 +6,7 @@ package phonetest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -27,13 +28,17 @@ type Options struct {
 	User      string // SIP user = device id, e.g. "200b"
 	Password  string
 	Server    string // the switch, host:port
-	Transport string // "UDP" (default) or "TCP"
+	Transport string // "UDP" (default), "TCP", or "WSS" (a browser's SIP over secure WebSocket, RFC 7118)
 	LocalIP   string // loopback address to use, default 127.0.0.1; 127.0.0.x stand for other hosts
 	Algorithm string // digest algorithm to answer with ("MD5", "SHA-256"); default the first offered
 	Instance  string // +sip.instance, optional
 	UserAgent string
 	// SessionExpires, when set, asks for RFC 4028 session timers on calls.
 	SessionExpires int
+	// TLS is the client configuration for WSS (which certificates to trust).
+	TLS *tls.Config
+	// WSPath is the WebSocket's path on the server for WSS; default "/ws".
+	WSPath string
 }
 
 // Phone is one SIP phone. Its methods are safe for use by one goroutine at a time.
@@ -83,7 +88,11 @@ func Start(o Options) (*Phone, error) {
 		o.UserAgent = "phonetest"
 	}
 	p := &Phone{opts: o, callID: sip.GenerateTagN(16) + "@phonetest", cseq: 0}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(o.LocalIP))
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.UserAgent), sipgo.WithUserAgentHostname(o.LocalIP)}
+	if o.Transport == "WSS" {
+		uaOpts = append(uaOpts, wssOptions(o)...)
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +128,14 @@ func Start(o Options) (*Phone, error) {
 		p.addr = ln.Addr().String()
 		p.conns = append(p.conns, ln)
 		serve = func() { p.wg.Go(func() { srv.ServeTCP(ln) }) }
+	case "WSS":
+		// A browser listens nowhere: requests to it come back over its own
+		// WebSocket, and its Contact names a host no one resolves (RFC 7118 §5.2).
+		p.addr = sip.GenerateTagN(8) + ".invalid:0"
+		serve = func() {}
 	default:
 		ua.Close()
-		return nil, fmt.Errorf("transport %q: want UDP or TCP", o.Transport)
+		return nil, fmt.Errorf("transport %q: want UDP, TCP or WSS", o.Transport)
 	}
 	cli, err := sipgo.NewClient(ua, cliOpts...)
 	if err != nil {

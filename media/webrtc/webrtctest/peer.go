@@ -13,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -41,6 +42,7 @@ type Peer struct {
 
 	mu       sync.Mutex
 	received []rtp.Packet
+	onAudio  atomic.Pointer[func(payload []byte, at time.Time)]
 
 	// Owned by the goroutine that sends.
 	seq    uint16
@@ -99,6 +101,10 @@ func (p *Peer) read(t *pion.TrackRemote) {
 			}
 			continue
 		}
+		if f := p.onAudio.Load(); f != nil && (pkt.PayloadType == 0 || pkt.PayloadType == 8) {
+			(*f)(pkt.Payload, time.Now())
+			continue
+		}
 		p.mu.Lock()
 		p.received = append(p.received, *pkt)
 		p.mu.Unlock()
@@ -112,6 +118,29 @@ func (p *Peer) Offer() ([]byte, error) {
 		return nil, err
 	}
 	return p.setLocal(sd)
+}
+
+// Reoffer makes a new offer in the call with the direction given:
+// "sendonly" puts the call on hold, "sendrecv" resumes it. A browser's
+// script sets its transceiver's direction for this; pion has no such
+// setter and refuses an edited local offer, so the peer keeps sendrecv
+// for itself and only the offer it returns (for the SIP message) says the
+// direction, which is all the far end sees.
+func (p *Peer) Reoffer(direction string) ([]byte, error) {
+	switch direction {
+	case "sendonly", "recvonly", "inactive", "sendrecv":
+	default:
+		return nil, fmt.Errorf("webrtctest: no direction %q", direction)
+	}
+	sd, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		return nil, err
+	}
+	offer, err := p.setLocal(sd)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(strings.ReplaceAll(string(offer), "a=sendrecv\r\n", "a="+direction+"\r\n")), nil
 }
 
 // Answer answers an offer, candidates included.
@@ -216,6 +245,12 @@ func (p *Peer) SendDigit(digit byte) error {
 	p.ts += 5 * 160
 	return nil
 }
+
+// OnAudio hands every G.711 packet's payload that arrives from now on to
+// f, with its arrival time, instead of keeping it (measurement tools: a
+// load test would otherwise hold every packet). f runs on the peer's read
+// loop and must not keep payload.
+func (p *Peer) OnAudio(f func(payload []byte, at time.Time)) { p.onAudio.Store(&f) }
 
 // Received returns the packets received so far with payload type pt.
 func (p *Peer) Received(pt uint8) []rtp.Packet {
