@@ -12,6 +12,8 @@ var (
 		{"timeframes", "Time Frames", "/admin/timeframes"},
 		{"music", "Music on Hold", "/admin/music"},
 		{"calls", "Call History", "/admin/calls"},
+		{"phone", "Webphone", "/admin/phone"},
+		{"console", "Attendant Console", "/admin/console"},
 		{"prefs", "Account Preferences", "/admin/preferences"},
 	}
 	meNav = []navItem{

@@ -27,14 +27,20 @@ type webphoneConfig struct {
 }
 
 func (a *App) webphoneRoutes(m *http.ServeMux) {
-	m.HandleFunc("GET /me/phone", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
-		a.render(w, r, http.StatusOK, "phone", &view{Title: "Phone", Login: l, Section: "me", Nav: "phone"})
-		return nil
-	}))
-	m.HandleFunc("GET /me/console", a.page(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
-		a.render(w, r, http.StatusOK, "console", &view{Title: "Attendant Console", Login: l, Section: "me", Nav: "console"})
-		return nil
-	}))
+	// The same pages in both views, so an office manager keeps their menu.
+	for _, v := range []struct {
+		prefix, section string
+		who             audience
+	}{{"/me", "me", anyone}, {"/admin", "org", admins}} {
+		m.HandleFunc("GET "+v.prefix+"/phone", a.page(v.who, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
+			a.render(w, r, http.StatusOK, "phone", &view{Title: "Webphone", Login: l, Section: v.section, Nav: "phone"})
+			return nil
+		}))
+		m.HandleFunc("GET "+v.prefix+"/console", a.page(v.who, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
+			a.render(w, r, http.StatusOK, "console", &view{Title: "Attendant Console", Login: l, Section: v.section, Nav: "console"})
+			return nil
+		}))
+	}
 	m.HandleFunc("GET /api/me/webphone", a.api(anyone, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
 		wp, err := a.cfg.Ops.Webphone(r.Context(), l.User.Ext)
 		if err != nil {
