@@ -38,7 +38,8 @@ type leg struct {
 	web    *webrtc.Leg       // a browser's media through the gateway; nil for a desk phone (webrtc.go)
 	local  media.SessionDesc // what we last offered/answered on this leg
 	sdpVer atomic.Uint64
-	held   bool // the phone put the call on hold (sendonly/inactive)
+	held   bool                    // the phone put the call on hold (sendonly/inactive)
+	ack    atomic.Pointer[ackWait] // a re-INVITE's 2xx being repeated until its ACK (reinvite_ack.go)
 
 	outside bool // a forward to a number or SIP address, not a phone of ours: it may not transfer
 }

@@ -44,7 +44,11 @@ func (m *Manager) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	select {
 	case c.inbox <- run:
-		tx.Respond(<-answer)
+		if req.Method == sip.INVITE {
+			m.respondReinvite(l, req, tx, <-answer)
+		} else {
+			tx.Respond(<-answer)
+		}
 	case <-c.ended:
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	case <-time.After(2 * time.Second):

@@ -237,8 +237,11 @@ func (m *Manager) authenticate(req *sip.Request, tx sip.ServerTransaction) (stri
 
 // HandleAck feeds an ACK to the leg it confirms.
 func (m *Manager) HandleAck(req *sip.Request, tx sip.ServerTransaction) {
-	if l := m.findLeg(req); l != nil && l.server != nil {
-		l.server.ReadAck(req, tx)
+	l := m.findLeg(req)
+	switch {
+	case l == nil, l.ackReinvite(req):
+	case l.server != nil:
+		l.server.ReadAck(req, tx) // the ACK of the call's first 200
 	}
 }
 
