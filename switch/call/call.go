@@ -40,6 +40,7 @@ type leg struct {
 	sdpVer atomic.Uint64
 	held   bool                    // the phone put the call on hold (sendonly/inactive)
 	ack    atomic.Pointer[ackWait] // a re-INVITE's 2xx being repeated until its ACK (reinvite_ack.go)
+	late   lateOffer               // the caller sent no SDP: our offer went in the 200 (late_offer.go)
 
 	outside bool // a forward to a number or SIP address, not a phone of ours: it may not transfer
 }
@@ -150,6 +151,9 @@ func (c *Call) run() {
 // acceptCaller parses the caller's offer and sets up leg A.
 func (c *Call) acceptCaller() bool {
 	a := &leg{call: c, side: callerSide, device: c.rec.CallerDevice}
+	if len(c.req.Body()) == 0 {
+		return c.acceptLateOffer(a)
+	}
 	offer, err := c.fromPhone(a, c.req.Body())
 	if err != nil {
 		a.closeMedia()
@@ -174,6 +178,11 @@ func (c *Call) acceptCaller() bool {
 		Direction: answerDirection(offer.Direction), Ptime: 20}
 	ep.SetRemote(addrPort(offer), codec, offer.DTMFPT)
 	a.held = onHold(offer)
+	return c.readInvite(a)
+}
+
+// readInvite makes leg A the server side of the caller's dialog.
+func (c *Call) readInvite(a *leg) bool {
 	srv, err := c.m.dialogUA(c.req.Transport()).ReadInvite(c.req, c.tx)
 	if err != nil {
 		c.log.Warn("read invite", "err", err)

@@ -19,7 +19,7 @@ type ringing struct {
 // (answer finds it in place); if another answers or the step ends, it goes
 // (stopEarlyMedia). False when nothing changed.
 func (c *Call) startEarlyMedia(l *leg, sdp []byte) bool {
-	if c.early != nil || c.answered || c.bridge != nil {
+	if c.early != nil || c.answered || c.bridge != nil || c.a.late.pending.Load() {
 		return false
 	}
 	desc, err := media.ParseSDP(sdp)

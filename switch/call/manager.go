@@ -241,6 +241,7 @@ func (m *Manager) HandleAck(req *sip.Request, tx sip.ServerTransaction) {
 	switch {
 	case l == nil, l.ackReinvite(req):
 	case l.server != nil:
+		l.answerLateOffer(req)
 		l.server.ReadAck(req, tx) // the ACK of the call's first 200
 	}
 }

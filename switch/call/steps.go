@@ -181,6 +181,9 @@ func (c *Call) earlyMedia() bool {
 	if c.answered {
 		return true
 	}
+	if c.a.late.pending.Load() {
+		return false // our SDP would be an offer, which a 183 cannot carry reliably
+	}
 	hdr := sip.NewHeader("Content-Type", "application/sdp")
 	return c.a.server.Respond(183, "Session Progress", c.a.nextSDP(), hdr) == nil
 }

@@ -180,7 +180,9 @@ func (p *Phone) dial(ctx context.Context, ext string, c *Call, offer []byte) (*C
 	req.AppendHeader(&sip.FromHeader{DisplayName: "Phone " + p.opts.User, Address: aor,
 		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(10)}}})
 	req.AppendHeader(&sip.ToHeader{Address: target})
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if len(offer) > 0 {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
 	req.AppendHeader(sip.NewHeader("User-Agent", p.opts.UserAgent))
 	if p.opts.SessionExpires > 0 {
 		req.AppendHeader(sip.NewHeader("Supported", "timer"))
@@ -210,10 +212,51 @@ func (p *Phone) dial(ctx context.Context, ext string, c *Call, offer []byte) (*C
 		return nil, fmt.Errorf("answer SDP: %w", err)
 	}
 	p.addDialog(d.ID, c)
+	if len(offer) == 0 {
+		// Late offer: the 200 carried the switch's offer; our answer goes in the ACK.
+		if err := d.WriteAck(ctx, lateAnswerAck(d, c.sdp([]media.Codec{c.codec}, media.SendRecv))); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	if err := d.Ack(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// DialLateOffer calls ext with an INVITE without SDP (a late offer, as some
+// phones and gateways send): the switch offers in its 200 and this phone
+// answers in the ACK.
+func (p *Phone) DialLateOffer(ctx context.Context, ext string) (*Call, error) {
+	c, err := p.newCall(media.PCMU)
+	if err != nil {
+		return nil, err
+	}
+	return p.dial(ctx, ext, c, nil)
+}
+
+// lateAnswerAck is the ACK to the 200 of an INVITE without SDP, carrying
+// our answer (sipgo's Ack sends none).
+func lateAnswerAck(d *sipgo.DialogClientSession, answer []byte) *sip.Request {
+	target := d.InviteRequest.Recipient
+	if contact := d.InviteResponse.Contact(); contact != nil {
+		target = contact.Address
+	}
+	ack := sip.NewRequest(sip.ACK, *target.Clone())
+	for _, h := range []sip.Header{d.InviteRequest.From(), d.InviteResponse.To(), d.InviteRequest.CallID()} {
+		ack.AppendHeader(sip.HeaderClone(h))
+	}
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: d.InviteRequest.CSeq().SeqNo, MethodName: sip.ACK})
+	maxForwards := sip.MaxForwardsHeader(70)
+	ack.AppendHeader(&maxForwards)
+	if h := d.InviteRequest.Contact(); h != nil {
+		ack.AppendHeader(sip.HeaderClone(h))
+	}
+	ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ack.SetBody(answer)
+	ack.SetTransport(d.InviteRequest.Transport())
+	return ack
 }
 
 // FailedDial is a call that was not answered after early media played
