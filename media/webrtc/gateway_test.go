@@ -71,6 +71,15 @@ func (s *switchSide) receive(pt uint8, n int) []rtp.Packet {
 	return out
 }
 
+// audio is the payloads of the next n packets of payload type pt.
+func (s *switchSide) audio(pt uint8, n int) [][]byte {
+	var frames [][]byte
+	for _, p := range s.receive(pt, n) {
+		frames = append(frames, p.Payload)
+	}
+	return frames
+}
+
 func newGateway(t *testing.T) *webrtc.Gateway {
 	g, err := webrtc.New(webrtc.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -144,11 +153,7 @@ func TestBrowserCalls(t *testing.T) {
 	}
 	// Browser → switch: 440 Hz.
 	go peer.SendFrames(tonetest.Generate(440, 1000, media.PCMU))
-	got := sw.receive(0, 40)
-	frames := make([][]byte, len(got))
-	for i, p := range got {
-		frames[i] = p.Payload
-	}
+	frames := sw.audio(0, 40)
 	if err := tonetest.Check(frames, media.PCMU, 440); err != nil {
 		t.Errorf("switch hears: %v", err)
 	}
@@ -204,11 +209,7 @@ func TestSwitchCallsBrowser(t *testing.T) {
 	}
 	connect(t, leg, peer)
 	go peer.SendFrames(tonetest.Generate(700, 1000, media.PCMA))
-	got := sw.receive(8, 40)
-	frames := make([][]byte, len(got))
-	for i, p := range got {
-		frames[i] = p.Payload
-	}
+	frames := sw.audio(8, 40)
 	if err := tonetest.Check(frames, media.PCMA, 700); err != nil {
 		t.Errorf("switch hears: %v", err)
 	}
@@ -286,11 +287,7 @@ func TestBrowserHoldAndResume(t *testing.T) {
 		t.Errorf("the browser after its resume: %v", err)
 	}
 	go peer.SendFrames(tonetest.Generate(440, 600, media.PCMU))
-	got := sw.receive(0, 25)
-	frames := make([][]byte, len(got))
-	for i, p := range got {
-		frames[i] = p.Payload
-	}
+	frames := sw.audio(0, 25)
 	if err := tonetest.Check(frames, media.PCMU, 440); err != nil {
 		t.Errorf("the switch after the browser's resume: %v", err)
 	}
