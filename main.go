@@ -97,7 +97,9 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		return err
 	}
 	// After Listen: the login message names the real addresses (port 0 picks one).
-	if err := firstRun(ctx, st, opts, sw.Addr(), webURL(webSrv.HTTPSAddr(), advertise), os.Stdout); err != nil {
+	_, sipPort, _ := net.SplitHostPort(sw.Addr())
+	// Phones need the address they can reach, not the wildcard the switch listens on.
+	if err := firstRun(ctx, st, opts, net.JoinHostPort(advertise, sipPort), webURL(webSrv.HTTPSAddr(), advertise), os.Stdout); err != nil {
 		webSrv.Close()
 		sw.Close()
 		ctl.Close()
