@@ -230,14 +230,21 @@ func (l *Leg) Close() error {
 func (l *Leg) relayFromBrowser(t *pion.TrackRemote) {
 	defer l.wg.Done()
 	buf := make([]byte, 1500)
+	failures := 0
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
-			if errors.Is(err, io.EOF) || l.closed.Load() {
+			if errors.Is(err, io.EOF) || l.closed.Load() || l.pc.ConnectionState() == pion.PeerConnectionStateClosed {
 				return
 			}
-			continue // e.g. a payload type we did not negotiate
+			// A packet we cannot use (a payload type not negotiated) is skipped;
+			// a receiver that keeps failing must not spin a core meanwhile.
+			if failures++; failures > 50 {
+				time.Sleep(20 * time.Millisecond)
+			}
+			continue
 		}
+		failures = 0
 		if to := l.toSwitch.Load(); to != nil && to.IsValid() {
 			if _, err := l.sock.WriteToUDPAddrPort(buf[:n], *to); err == nil {
 				l.fromBrowser.Add(1)
