@@ -12,6 +12,9 @@ import (
 type DigestSecrets struct {
 	HA1MD5    string
 	HA1SHA256 string
+	// WebSocketOnly: a webphone's, whose HA1 the web session hands to the
+	// browser; it is accepted only over the webphone's WebSocket.
+	WebSocketOnly bool
 }
 
 // secretsTable is an immutable snapshot of the secrets of every device that
@@ -118,12 +121,13 @@ func loadSecrets(tx *bolt.Tx) (map[string]DigestSecrets, error) {
 			HA1MD5    string `json:"ha1_md5"`
 			HA1SHA256 string `json:"ha1_sha256"`
 			Disabled  bool   `json:"disabled"`
+			Kind      string `json:"kind"`
 		}
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("decode device %q: %w", k, err)
 		}
 		if !d.Disabled && enabled[d.Ext] {
-			out[string(k)] = DigestSecrets{HA1MD5: d.HA1MD5, HA1SHA256: d.HA1SHA256}
+			out[string(k)] = DigestSecrets{HA1MD5: d.HA1MD5, HA1SHA256: d.HA1SHA256, WebSocketOnly: d.Kind == KindWebphone}
 		}
 		return nil
 	})

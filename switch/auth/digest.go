@@ -24,6 +24,15 @@ import (
 type Secrets struct {
 	HA1MD5    string
 	HA1SHA256 string
+	// WebSocketOnly: these credentials count only over a WebSocket (a
+	// webphone's, whose HA1 a browser holds); anywhere else they are refused
+	// like a wrong password, so a copied HA1 calls nobody.
+	WebSocketOnly bool
+}
+
+// IsWebSocket reports whether a SIP transport is a WebSocket's (RFC 7118).
+func IsWebSocket(transport string) bool {
+	return strings.EqualFold(transport, "WSS") || strings.EqualFold(transport, "WS")
 }
 
 // Lookup finds the secrets of a SIP user; ok is false for an unknown user.
@@ -164,7 +173,8 @@ func (a *Authenticator) Verify(req *sip.Request, proxy bool, lookup Lookup) Resu
 		ha1 = secrets.HA1SHA256
 	}
 	var want [2 * sha256.Size]byte
-	if !equalHex(response(&want, sha, ha1, &cred, req.Method.String(), req.Body()), cred.response) || !known {
+	if !equalHex(response(&want, sha, ha1, &cred, req.Method.String(), req.Body()), cred.response) || !known ||
+		(secrets.WebSocketOnly && !IsWebSocket(req.Transport())) {
 		return Result{Outcome: Forbidden, Delay: a.Limiter.Fail(ip)}
 	}
 	if !fresh {

@@ -21,7 +21,7 @@ func newTestAuth(c *clock) *Authenticator {
 		Algorithms: []string{MD5, SHA256}})
 }
 
-var devices = map[string]string{"200": "secret-200"}
+var devices = map[string]string{"200": "secret-200", "200w": "secret-200w"}
 
 func lookup(realm string) Lookup {
 	return func(user string) (Secrets, bool) {
@@ -29,7 +29,8 @@ func lookup(realm string) Lookup {
 		if !ok {
 			return Secrets{}, false
 		}
-		return Secrets{HA1MD5: ha1("MD5", user, realm, pw), HA1SHA256: ha1("SHA-256", user, realm, pw)}, true
+		return Secrets{HA1MD5: ha1("MD5", user, realm, pw), HA1SHA256: ha1("SHA-256", user, realm, pw),
+			WebSocketOnly: strings.HasSuffix(user, "w")}, true
 	}
 }
 
@@ -79,9 +80,13 @@ func TestVerifyOutcomes(t *testing.T) {
 		alg       string
 		age       time.Duration // between challenge and answer
 		tamper    func(h string) string
+		transport string // default UDP
 		want      Outcome
 		wantDelay bool
 	}{
+		{name: "webphone over its WebSocket", user: "200w", pw: "secret-200w", alg: "MD5", transport: "WSS", want: OK},
+		{name: "webphone's secret over UDP", user: "200w", pw: "secret-200w", alg: "MD5", want: Forbidden},
+		{name: "webphone's secret over TCP", user: "200w", pw: "secret-200w", alg: "MD5", transport: "TCP", want: Forbidden},
 		{name: "md5", user: "200", pw: "secret-200", alg: "MD5", want: OK},
 		{name: "sha256", user: "200", pw: "secret-200", alg: "SHA-256", want: OK},
 		{name: "wrong password", user: "200", pw: "nope-nope", alg: "MD5", want: Forbidden},
@@ -102,6 +107,9 @@ func TestVerifyOutcomes(t *testing.T) {
 			c := &clock{now: time.Unix(1_800_000_000, 0)}
 			a := newTestAuth(c)
 			req := register(t)
+			if tt.transport != "" {
+				req.SetTransport(tt.transport)
+			}
 			if r := a.Verify(req, false, lookup("switchboard")); r.Outcome != Challenge {
 				t.Fatalf("no credentials: got %v, want challenge", r.Outcome)
 			}

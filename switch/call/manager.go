@@ -49,9 +49,6 @@ type Deps struct {
 	Handling    Handling        // DND and forwarding feature codes; nil = none
 	Voicemail   Voicemail       // deposit, the voicemail menu, greetings; nil = no voicemail
 	WebRTC      *webrtc.Gateway // terminates webphones' media; nil: browsers cannot call or be called
-	// BrowserOnly tells the devices that may call only over a WebSocket
-	// (webphones, whose secret browsers get), as registrar.Config's.
-	BrowserOnly func(device string) bool
 	Bus         *event.Bus
 	Log         *slog.Logger
 	// Dialog user agents for UDP and for stream transports (TCP): each sends
@@ -216,12 +213,6 @@ func (m *Manager) authenticate(req *sip.Request, tx sip.ServerTransaction) (stri
 	r := m.deps.Auth.Verify(req, true, m.deps.Credentials.DeviceSecrets)
 	switch r.Outcome {
 	case auth.OK:
-		if m.deps.BrowserOnly != nil && !isBrowserTransport(req.Transport()) && m.deps.BrowserOnly(r.User) {
-			// A webphone's HA1 went to a browser: from anywhere else it
-			// would let whoever copied it call at the office's expense.
-			respond(tx, req, 403, "Forbidden")
-			return "", false
-		}
 		return r.User, true
 	case auth.Challenge, auth.Stale:
 		tx.Respond(m.deps.Auth.Challenge(req, true, r.Outcome == auth.Stale))

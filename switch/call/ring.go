@@ -13,6 +13,7 @@ import (
 
 	"switchboard/media"
 	"switchboard/store"
+	"switchboard/switch/auth"
 	"switchboard/switch/event"
 	"switchboard/switch/route"
 )
@@ -145,7 +146,7 @@ func (c *Call) invite(ringCtx context.Context, round *ringRound, br *branch, pro
 	}
 	l := br.leg
 	l.ep = ep
-	if isBrowserTransport(br.binding.Transport) {
+	if auth.IsWebSocket(br.binding.Transport) {
 		if c.m.deps.WebRTC == nil {
 			ep.Close()
 			return errNoWebRTC

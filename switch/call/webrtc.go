@@ -20,11 +20,6 @@ func isBrowserSDP(d media.SessionDesc) bool {
 	return strings.Contains(d.Proto, "SAVP")
 }
 
-// isBrowserTransport reports whether a binding's transport is the webphone's WebSocket.
-func isBrowserTransport(t string) bool {
-	return strings.EqualFold(t, "WSS") || strings.EqualFold(t, "WS")
-}
-
 // fromPhone returns the plain description of an SDP body the leg's phone
 // sent: as it is for a desk phone; through the gateway for a browser,
 // which this makes the leg when its first WebRTC offer arrives.

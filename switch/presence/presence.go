@@ -101,9 +101,6 @@ type Deps struct {
 	Locator     Locator
 	Bus         *event.Bus // optional: live state for BLF and presence, unsolicited MWI
 	Calls       Calls      // optional: drops calls whose end the bus missed
-	// BrowserOnly tells the devices that may subscribe only over a
-	// WebSocket (webphones), as registrar.Config's; nil: any transport.
-	BrowserOnly func(device string) bool
 	Log         *slog.Logger
 	// Clients send NOTIFYs: UDP from the listening socket, and one for
 	// stream transports (see DEPS-NOTES on why there are two).

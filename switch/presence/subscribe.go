@@ -194,9 +194,6 @@ func (s *Service) authenticate(req *sip.Request) (device string, refusal *sip.Re
 	r := s.deps.Auth.Verify(req, proxy, s.deps.Credentials.DeviceSecrets)
 	switch r.Outcome {
 	case auth.OK:
-		if s.deps.BrowserOnly != nil && !webSocket(req.Transport()) && s.deps.BrowserOnly(r.User) {
-			return "", sip.NewResponseFromRequest(req, 403, "Forbidden", nil), false
-		}
 		return r.User, nil, false
 	case auth.Challenge, auth.Stale:
 		return "", s.deps.Auth.Challenge(req, proxy, r.Outcome == auth.Stale), false
@@ -413,6 +410,3 @@ func (s *Service) devicesOf(ext string) []store.Device {
 	}
 	return ds
 }
-
-// webSocket reports whether a transport is the webphone's.
-func webSocket(t string) bool { return strings.EqualFold(t, "WS") || strings.EqualFold(t, "WSS") }

@@ -48,10 +48,7 @@ type Config struct {
 	// refresh can lose it, and then the phone's previous expiry still holds.
 	RefreshFlushEvery time.Duration
 	MaxDelayed        int // failed-auth answers held back at once (default 256)
-	// BrowserOnly tells the devices that may register only over a WebSocket:
-	// webphones, whose secret a web session hands to the browser. nil: none.
-	BrowserOnly func(device string) bool
-	Now         func() time.Time
+	Now               func() time.Time
 }
 
 // Registrar is the REGISTER handler and the table of bindings.
@@ -113,7 +110,7 @@ func (r *Registrar) Load() error {
 		return err
 	}
 	for device, list := range saved {
-		list = slices.DeleteFunc(list, func(b store.Binding) bool { return isWebSocket(b.Transport) })
+		list = slices.DeleteFunc(list, func(b store.Binding) bool { return auth.IsWebSocket(b.Transport) })
 		if len(list) == 0 {
 			r.markDirty(device)
 			continue
@@ -121,10 +118,6 @@ func (r *Registrar) Load() error {
 		r.table.update(device, func([]store.Binding) []store.Binding { return list })
 	}
 	return nil
-}
-
-func isWebSocket(transport string) bool {
-	return strings.EqualFold(transport, "WS") || strings.EqualFold(transport, "WSS")
 }
 
 // Run expires bindings and flushes changes until ctx ends, then flushes once more.
@@ -325,9 +318,6 @@ func (r *Registrar) register(req *sip.Request) *sip.Response {
 	device := result.User
 	if to.Address.User != device {
 		// A device may only register its own address.
-		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
-	}
-	if r.cfg.BrowserOnly != nil && !isWebSocket(req.Transport()) && r.cfg.BrowserOnly(device) {
 		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
 	}
 	return r.apply(req, device)

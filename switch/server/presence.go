@@ -31,7 +31,6 @@ func (s *Server) startPresence() error {
 		Locator:     s.reg,
 		Bus:         s.bus,
 		Calls:       liveCalls{s},
-		BrowserOnly: s.cfg.Registrar.BrowserOnly,
 		Log:         s.log,
 		UDP:         udpCli,
 		Stream:      streamCli,

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -91,15 +90,6 @@ func New(cfg Config, st *store.Store, bus *event.Bus, log *slog.Logger) (*Server
 	if err := st.LoadSecrets(); err != nil { // now, not on the first REGISTER
 		return nil, fmt.Errorf("load device secrets: %w", err)
 	}
-	if cfg.Registrar.BrowserOnly == nil {
-		cfg.Registrar.BrowserOnly = func(device string) bool {
-			if !strings.HasSuffix(device, "w") { // a webphone's id is its extension and "w"
-				return false
-			}
-			d, err := st.Device(device)
-			return err == nil && d.Kind == store.KindWebphone
-		}
-	}
 	authn := auth.New(auth.Config{Realm: realm, Secret: secret, Limits: cfg.AuthLimits, Algorithms: cfg.Digest})
 	reg := registrar.New(cfg.Registrar, authn, registrar.StoreDirectory{Store: st}, st, bus, log)
 	if err := reg.Load(); err != nil {
@@ -168,7 +158,6 @@ func (s *Server) startCalls() error {
 		Directory:   s.st,
 		Media:       s.cfg.Media,
 		WebRTC:      s.cfg.WebRTC,
-		BrowserOnly: s.cfg.Registrar.BrowserOnly,
 		Records:     s.st,
 		Handling:    s.st,
 		Voicemail:   s.voicemailApps(),

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/emiago/sipgo/sip"
 )
 
 // WebSocket serves SIP over secure WebSocket (RFC 7118) from the HTTPS
@@ -238,9 +236,3 @@ func (l *connListener) Close() error {
 }
 
 func (l *connListener) Addr() net.Addr { return l.addr }
-
-// wsTransport reports whether a request came over the webphone's socket.
-func wsTransport(req *sip.Request) bool {
-	t := req.Transport()
-	return strings.EqualFold(t, "WSS") || strings.EqualFold(t, "WS")
-}
