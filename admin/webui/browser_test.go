@@ -100,6 +100,7 @@ func startUI(t *testing.T, opts ...uiOptions) *ui {
 	srv := httptest.NewUnstartedServer(mux) // listens on 127.0.0.1
 	mux.Handle("/ws", sw.Server.WebSocket(srv.Listener.Addr(), app.WebphoneSession))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.EnableHTTP2 = true // as serve's HTTPS: the webphone's WebSocket must still get HTTP/1.1
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 
