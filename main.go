@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -137,15 +138,27 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 	return nil
 }
 
-// firstRun creates the office manager's login on an empty store and prints
-// it once: there is no other way to learn it.
+// firstRun creates the office manager's login when the store has none (an
+// empty store, or one the CLI filled with users before the first serve) and
+// prints it once: there is no other way to learn it.
 func firstRun(ctx context.Context, st *store.Store, opts cli.ServeOptions, sipAddr, webURL string, out io.Writer) error {
 	users, err := st.Users()
-	if err != nil || len(users) > 0 {
+	if err != nil {
 		return err
 	}
+	taken := map[string]bool{}
+	for _, u := range users {
+		if u.Role == store.RoleAdmin {
+			return nil
+		}
+		taken[u.Ext] = true
+	}
+	ext := 100
+	for taken[strconv.Itoa(ext)] {
+		ext++
+	}
 	ops := &control.Local{Store: st}
-	u, err := ops.AddUser(ctx, control.UserSpec{Ext: "100", Name: "Office Manager", Role: store.RoleAdmin})
+	u, err := ops.AddUser(ctx, control.UserSpec{Ext: strconv.Itoa(ext), Name: "Office Manager", Role: store.RoleAdmin})
 	if err != nil {
 		return fmt.Errorf("create the first office-manager login: %w", err)
 	}

@@ -327,6 +327,23 @@ func TestCLIWithServer(t *testing.T) {
 	}
 }
 
+// TestFirstServeAfterCLIUsers: an operator who adds users with the CLI before
+// the first serve still gets an office-manager login, on a free extension.
+func TestFirstServeAfterCLIUsers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ok(t, dir, []string{"user", "add", "--ext", "100", "--name", "Alice Jones"}, "created user 100")
+	srv := startServer(t, dir)
+	if !strings.Contains(srv.stdout.String(), "Office manager login") || !strings.Contains(srv.stdout.String(), "extension 101, password ") {
+		t.Fatalf("first serve after CLI users printed no office-manager login on 101:\n%s", srv.stdout)
+	}
+	hasRow(t, ok(t, dir, []string{"user", "list"}), "101", "Office", "Manager", "admin")
+	hasRow(t, ok(t, dir, []string{"user", "list"}), "100", "Alice", "Jones", "user")
+	srv.stop(t)
+	if again := startServer(t, dir); strings.Contains(again.stdout.String(), "password") {
+		t.Fatalf("the second run printed a login:\n%s", again.stdout)
+	}
+}
+
 func TestCLIWithoutServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	exercise(t, dir, nil)
