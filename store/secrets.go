@@ -1,6 +1,9 @@
 package store
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -8,10 +11,11 @@ import (
 )
 
 // DigestSecrets are what the switch needs to check a device's SIP digest
-// credentials: the stored HA1 values, never a password.
+// credentials: the stored HA1 values, never a password. They are kept as
+// bytes, not the hex of the records, to halve the snapshot of every device.
 type DigestSecrets struct {
-	HA1MD5    string
-	HA1SHA256 string
+	HA1MD5    [md5.Size]byte
+	HA1SHA256 [sha256.Size]byte
 	// WebSocketOnly: a webphone's, whose HA1 the web session hands to the
 	// browser; it is accepted only over the webphone's WebSocket.
 	WebSocketOnly bool
@@ -126,10 +130,21 @@ func loadSecrets(tx *bolt.Tx) (map[string]DigestSecrets, error) {
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("decode device %q: %w", k, err)
 		}
-		if !d.Disabled && enabled[d.Ext] {
-			out[string(k)] = DigestSecrets{HA1MD5: d.HA1MD5, HA1SHA256: d.HA1SHA256, WebSocketOnly: d.Kind == KindWebphone}
+		if d.Disabled || !enabled[d.Ext] {
+			return nil
+		}
+		sec := DigestSecrets{WebSocketOnly: d.Kind == KindWebphone}
+		// A record whose HA1 is not a digest cannot register, like a disabled one.
+		if decodeHex(sec.HA1MD5[:], d.HA1MD5) && decodeHex(sec.HA1SHA256[:], d.HA1SHA256) {
+			out[string(k)] = sec
 		}
 		return nil
 	})
 	return out, err
+}
+
+// decodeHex fills dst from exactly len(dst) bytes of hex.
+func decodeHex(dst []byte, s string) bool {
+	n, err := hex.Decode(dst, []byte(s))
+	return err == nil && n == len(dst) && len(s) == 2*len(dst)
 }

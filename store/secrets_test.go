@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestDeviceSecretsFollowChanges(t *testing.T) {
 		switch {
 		case d == nil && ok:
 			t.Fatalf("%s: has secrets %+v, want none", id, got)
-		case d != nil && (!ok || got.HA1MD5 != d.HA1MD5 || got.HA1SHA256 != d.HA1SHA256):
+		case d != nil && (!ok || hex.EncodeToString(got.HA1MD5[:]) != d.HA1MD5 || hex.EncodeToString(got.HA1SHA256[:]) != d.HA1SHA256):
 			t.Fatalf("%s: secrets %+v %v, want %s", id, got, ok, d.HA1MD5)
 		}
 	}
@@ -118,7 +119,7 @@ func TestDeviceSecretsAfterRestore(t *testing.T) {
 	if _, _, err := s.Restore(&backup); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := s.DeviceSecrets("200"); !ok || got.HA1MD5 != d.HA1MD5 {
+	if got, ok := s.DeviceSecrets("200"); !ok || hex.EncodeToString(got.HA1MD5[:]) != d.HA1MD5 {
 		t.Fatalf("after restore: %+v %v", got, ok)
 	}
 }
@@ -136,7 +137,7 @@ func TestDeviceSecretsAfterFailedWrite(t *testing.T) {
 	if err != ErrExists {
 		t.Fatal(err)
 	}
-	if got, ok := s.DeviceSecrets("200"); !ok || got.HA1MD5 != d.HA1MD5 {
+	if got, ok := s.DeviceSecrets("200"); !ok || hex.EncodeToString(got.HA1MD5[:]) != d.HA1MD5 {
 		t.Fatalf("after a failed write: %+v %v", got, ok)
 	}
 }

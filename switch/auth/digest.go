@@ -22,8 +22,8 @@ import (
 
 // Secrets are the stored digest secrets of one SIP identity.
 type Secrets struct {
-	HA1MD5    string
-	HA1SHA256 string
+	HA1MD5    [md5.Size]byte    // MD5(user:realm:password)
+	HA1SHA256 [sha256.Size]byte // SHA-256(user:realm:password), RFC 8760
 	// WebSocketOnly: these credentials count only over a WebSocket (a
 	// webphone's, whose HA1 a browser holds); anywhere else they are refused
 	// like a wrong password, so a copied HA1 calls nobody.
@@ -103,7 +103,7 @@ func New(cfg Config) *Authenticator {
 	a := &Authenticator{
 		cfg:     cfg,
 		Limiter: NewLimiter(cfg.Limits, cfg.Now),
-		dummy:   Secrets{HA1MD5: strings.Repeat("0", 32), HA1SHA256: strings.Repeat("0", 64)},
+		dummy:   Secrets{},
 	}
 	a.macs.New = func() any {
 		return &nonceMAC{h: hmac.New(sha256.New, cfg.Secret), in: make([]byte, 0, 8+len(cfg.Realm)), sum: make([]byte, 0, sha256.Size)}
@@ -168,12 +168,13 @@ func (a *Authenticator) Verify(req *sip.Request, proxy bool, lookup Lookup) Resu
 	if !known {
 		secrets = a.dummy
 	}
-	ha1 := secrets.HA1MD5
+	var ha1 [2 * sha256.Size]byte // the hex HA1 the response is made of
+	n := hex.Encode(ha1[:], secrets.HA1MD5[:])
 	if sha {
-		ha1 = secrets.HA1SHA256
+		n = hex.Encode(ha1[:], secrets.HA1SHA256[:])
 	}
 	var want [2 * sha256.Size]byte
-	if !equalHex(response(&want, sha, ha1, &cred, req.Method.String(), req.Body()), cred.response) || !known ||
+	if !equalHex(response(&want, sha, ha1[:n], &cred, req.Method.String(), req.Body()), cred.response) || !known ||
 		(secrets.WebSocketOnly && !IsWebSocket(req.Transport())) {
 		return Result{Outcome: Forbidden, Delay: a.Limiter.Fail(ip)}
 	}
@@ -249,7 +250,7 @@ func (a *Authenticator) checkNonce(nonce string) (fresh, valid bool) {
 
 // response computes into dst the expected digest response for cred, as
 // lowercase hex (RFC 2617 §3.2.2, RFC 7616 §3.4.1), without allocating.
-func response(dst *[2 * sha256.Size]byte, sha bool, ha1 string, cred *credentials, method string, body []byte) []byte {
+func response(dst *[2 * sha256.Size]byte, sha bool, ha1 []byte, cred *credentials, method string, body []byte) []byte {
 	var buf [512]byte // grows onto the heap only for very long URIs
 	var a2, hbody [2 * sha256.Size]byte
 	b := append(append(append(buf[:0], method...), ':'), cred.uri...)

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"io"
 	"math"
 	"os"
@@ -35,7 +36,10 @@ func lookup(user string) (auth.Secrets, bool) {
 	}
 	d := store.Device{ID: user}
 	d.SetSIPPassword(realm, pw)
-	return auth.Secrets{HA1MD5: d.HA1MD5, HA1SHA256: d.HA1SHA256}, true
+	var s auth.Secrets
+	hex.Decode(s.HA1MD5[:], []byte(d.HA1MD5))
+	hex.Decode(s.HA1SHA256[:], []byte(d.HA1SHA256))
+	return s, true
 }
 
 // authenticator verifies at issued+age and never slows or blocks, so every

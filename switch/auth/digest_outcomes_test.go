@@ -3,7 +3,6 @@ package auth
 import (
 	"crypto/md5"
 	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -29,19 +28,15 @@ func lookup(realm string) Lookup {
 		if !ok {
 			return Secrets{}, false
 		}
-		return Secrets{HA1MD5: ha1("MD5", user, realm, pw), HA1SHA256: ha1("SHA-256", user, realm, pw),
-			WebSocketOnly: strings.HasSuffix(user, "w")}, true
+		s := secretsOf(user, realm, pw)
+		s.WebSocketOnly = strings.HasSuffix(user, "w")
+		return s, true
 	}
 }
 
-func ha1(alg, user, realm, pw string) string {
+func secretsOf(user, realm, pw string) Secrets {
 	a1 := []byte(user + ":" + realm + ":" + pw)
-	if alg == SHA256 {
-		s := sha256.Sum256(a1)
-		return hex.EncodeToString(s[:])
-	}
-	m := md5.Sum(a1)
-	return hex.EncodeToString(m[:])
+	return Secrets{HA1MD5: md5.Sum(a1), HA1SHA256: sha256.Sum256(a1)}
 }
 
 func register(t *testing.T) *sip.Request {
