@@ -3,6 +3,7 @@ package registrar
 import (
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,13 +19,20 @@ type table struct {
 
 type shard struct {
 	mu sync.Mutex
-	m  map[string][]store.Binding
+	m  map[string]*device // by device id
+}
+
+// device is one device's bindings under the id the table keeps: its own
+// copy, since the id a REGISTER names shares that request's memory.
+type device struct {
+	id   string
+	list []store.Binding
 }
 
 func newTable() *table {
 	t := &table{seed: maphash.MakeSeed()}
 	for i := range t.shards {
-		t.shards[i].m = map[string][]store.Binding{}
+		t.shards[i].m = map[string]*device{}
 	}
 	return t
 }
@@ -33,17 +41,34 @@ func (t *table) shard(device string) *shard {
 	return &t.shards[maphash.String(t.seed, device)%uint64(len(t.shards))]
 }
 
-// update runs fn on a device's bindings under its shard lock and stores the result.
-func (t *table) update(device string, fn func([]store.Binding) []store.Binding) {
-	s := t.shard(device)
+// update runs fn on a device's bindings under its shard lock and stores the
+// result. fn and the caller get the id as the table keeps it.
+func (t *table) update(id string, fn func(id string, list []store.Binding) []store.Binding) string {
+	s := t.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := fn(s.m[device])
-	if len(list) == 0 {
-		delete(s.m, device)
-	} else {
-		s.m[device] = list
+	d := s.m[id]
+	if d == nil {
+		d = &device{id: strings.Clone(id)}
 	}
+	list := fn(d.id, d.list)
+	switch {
+	case len(list) == 0:
+		delete(s.m, d.id)
+	case d.list == nil:
+		d.list = list
+		s.m[d.id] = d
+	default:
+		d.list = list
+	}
+	return d.id
+}
+
+func (s *shard) list(id string) []store.Binding {
+	if d := s.m[id]; d != nil {
+		return d.list
+	}
+	return nil
 }
 
 // get returns a copy of a device's bindings.
@@ -51,7 +76,7 @@ func (t *table) get(device string) []store.Binding {
 	s := t.shard(device)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.m[device])
+	return slices.Clone(s.list(device))
 }
 
 // each calls fn with each of a device's bindings under its shard lock, for
@@ -60,8 +85,24 @@ func (t *table) each(device string, fn func(b *store.Binding)) {
 	s := t.shard(device)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.m[device] {
-		fn(&s.m[device][i])
+	list := s.list(device)
+	for i := range list {
+		fn(&list[i])
+	}
+}
+
+// eachBinding calls fn with every binding, one shard locked at a time,
+// without copying; fn must be quick and must not keep b.
+func (t *table) eachBinding(fn func(device string, b *store.Binding)) {
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for _, d := range s.m {
+			for j := range d.list {
+				fn(d.id, &d.list[j])
+			}
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -70,19 +111,19 @@ func (t *table) expire(now time.Time, gone func(device string, b store.Binding))
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for device, list := range s.m {
-			live := list[:0]
-			for _, b := range list {
+		for id, d := range s.m {
+			live := d.list[:0]
+			for _, b := range d.list {
 				if b.Expires.After(now) {
 					live = append(live, b)
 				} else {
-					gone(device, b)
+					gone(d.id, b)
 				}
 			}
 			if len(live) == 0 {
-				delete(s.m, device)
+				delete(s.m, id)
 			} else {
-				s.m[device] = live
+				d.list = live
 			}
 		}
 		s.mu.Unlock()
@@ -95,8 +136,8 @@ func (t *table) counts() (devices, bindings int) {
 		s := &t.shards[i]
 		s.mu.Lock()
 		devices += len(s.m)
-		for _, l := range s.m {
-			bindings += len(l)
+		for _, d := range s.m {
+			bindings += len(d.list)
 		}
 		s.mu.Unlock()
 	}
@@ -109,8 +150,8 @@ func (t *table) all() map[string][]store.Binding {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for d, l := range s.m {
-			out[d] = slices.Clone(l)
+		for _, d := range s.m {
+			out[d.id] = slices.Clone(d.list)
 		}
 		s.mu.Unlock()
 	}

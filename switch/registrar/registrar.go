@@ -115,7 +115,7 @@ func (r *Registrar) Load() error {
 			r.markDirty(device)
 			continue
 		}
-		r.table.update(device, func([]store.Binding) []store.Binding { return list })
+		r.table.update(device, func(string, []store.Binding) []store.Binding { return list })
 	}
 	return nil
 }
@@ -236,10 +236,14 @@ func (r *Registrar) Counts() (devices, bindings int) { return r.table.counts() }
 // All returns every live binding by device.
 func (r *Registrar) All() map[string][]store.Binding { return r.table.all() }
 
+// EachBinding calls fn with every current binding without copying them; fn
+// runs under a lock, so it must be quick and must not keep b.
+func (r *Registrar) EachBinding(fn func(device string, b *store.Binding)) { r.table.eachBinding(fn) }
+
 // Remove drops every binding of a device (it was deleted or disabled).
 func (r *Registrar) Remove(device string) {
 	var gone []store.Binding
-	r.table.update(device, func(list []store.Binding) []store.Binding {
+	r.table.update(device, func(_ string, list []store.Binding) []store.Binding {
 		gone = list
 		return nil
 	})
@@ -263,7 +267,7 @@ func (r *Registrar) DropConnection(transport, source string) {
 }
 
 func (r *Registrar) dropBinding(device string, gone store.Binding) {
-	r.table.update(device, func(list []store.Binding) []store.Binding {
+	r.table.update(device, func(_ string, list []store.Binding) []store.Binding {
 		return slices.DeleteFunc(list, func(b store.Binding) bool { return b.Contact == gone.Contact && b.Source == gone.Source })
 	})
 	r.bus.Publish(bindingEvent(event.Unregistered, device, gone))
@@ -433,8 +437,10 @@ func (r *Registrar) apply(req *sip.Request, device string) *sip.Response {
 	}
 	now := r.cfg.Now()
 	var out outcome
-	r.table.update(device, func(list []store.Binding) []store.Binding {
-		list, out = r.merge(list, reg, req, device, now)
+	// From here on, the id the table keeps: device shares the memory of the
+	// request's Authorization header, which must not live on in events.
+	device = r.table.update(device, func(id string, list []store.Binding) []store.Binding {
+		list, out = r.merge(list, reg, req, id, now)
 		return list
 	})
 	switch {
@@ -490,6 +496,11 @@ func (r *Registrar) merge(list []store.Binding, reg registration, req *sip.Reque
 			Expires: now.Add(time.Duration(ch.expires) * time.Second), CallID: callID, CSeq: cseq,
 			UserAgent: reg.ua, Updated: now,
 		}
+		var prev *store.Binding
+		if i >= 0 {
+			prev = &list[i]
+		}
+		b = detach(b, prev)
 		switch {
 		case i >= 0:
 			if list[i].Source != b.Source || list[i].Transport != b.Transport {
@@ -513,6 +524,30 @@ func (r *Registrar) merge(list []store.Binding, reg registration, req *sip.Reque
 		out.changed = true
 	}
 	return list, out
+}
+
+// detach makes b own its strings. Those taken from the request share the
+// memory of its parsed headers, so a binding would otherwise keep most of
+// its REGISTER alive (10,000 phones: megabytes). Strings equal to the
+// previous binding's are reused.
+func detach(b store.Binding, prev *store.Binding) store.Binding {
+	own := func(s, old string) string {
+		if s == old {
+			return old
+		}
+		return strings.Clone(s)
+	}
+	var old store.Binding
+	if prev != nil {
+		old = *prev
+	}
+	b.Contact = own(b.Contact, old.Contact)
+	b.Instance = own(b.Instance, old.Instance)
+	b.Source = own(b.Source, old.Source)
+	b.CallID = own(b.CallID, old.CallID)
+	b.Transport = own(b.Transport, old.Transport)
+	b.UserAgent = own(b.UserAgent, old.UserAgent)
+	return b
 }
 
 // refreshOnly reports whether next only moves old's expiry later (and the
