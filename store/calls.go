@@ -92,6 +92,7 @@ func (s *Store) SaveCall(c CallRecord) error {
 		return errClosed
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error {
+		packBuckets(tx)
 		return tx.Bucket(bucketCalls).Put(callKey(c), data)
 	})
 }

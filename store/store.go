@@ -136,7 +136,23 @@ func (s *Store) updateNoSecrets(fn func(tx *bolt.Tx) error) error {
 	if s.db == nil {
 		return errClosed
 	}
-	return s.db.Update(fn)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		packBuckets(tx)
+		return fn(tx)
+	})
+}
+
+// packBuckets fills pages to 90 % instead of bbolt's 50 % when they split,
+// in the buckets whose records are mostly added in key order (extensions,
+// call times) and then rewritten in place: half the pages, so half the
+// file the switch reads into memory at startup. (Random keys, like session
+// tokens, keep the default.)
+func packBuckets(tx *bolt.Tx) {
+	for _, name := range [][]byte{bucketUsers, bucketDevices, bucketBindings, bucketCalls} {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = 0.9
+		}
+	}
 }
 
 // Check runs bbolt's consistency check over the whole file.
