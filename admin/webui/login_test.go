@@ -219,11 +219,11 @@ func TestSecurityHeaders(t *testing.T) {
 	if csp := r.hdr.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("CSP %q", csp)
 	}
-	css := e.browser().get("/static/app.css?v=" + staticVersion)
+	css := e.browser().get("/static/app.css?v=" + staticVersion())
 	if css.code != 200 || !strings.HasPrefix(css.hdr.Get("Content-Type"), "text/css") || !strings.Contains(css.hdr.Get("Cache-Control"), "immutable") {
 		t.Errorf("static CSS: %d %q %q", css.code, css.hdr.Get("Content-Type"), css.hdr.Get("Cache-Control"))
 	}
-	for _, p := range []string{"/static/../app.go", "/static/%2e%2e/app.go", "/static/templates/layout.html"} {
+	for _, p := range []string{"/static/../app.go", "/static/%2e%2e/app.go", "/static/templates/layout.html", "/static/vendor", "/static/vendor/", "/static/"} {
 		if r := e.browser().get(p); r.code == 200 || strings.Contains(r.body, "package webui") {
 			t.Errorf("static %s: %d", p, r.code)
 		}

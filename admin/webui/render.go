@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/admin/webauth"
@@ -38,7 +40,7 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%d %s", n, many)
 	},
-	"static":   func(name string) string { return "/static/" + name + "?v=" + staticVersion },
+	"static":   func(name string) string { return "/static/" + name + "?v=" + staticVersion() },
 	"navItems": navItems,
 	"keypad":   func() []string { return strings.Split("123456789*0#", "") },
 	"deref": func(p *string) string {
@@ -201,44 +203,50 @@ func localPath(next string) string {
 	return next
 }
 
-// static files: the CSS and the script, with a version from their content
-// so browsers may keep them until the binary changes.
-var staticVersion, staticFiles = func() (string, map[string][]byte) {
-	files := map[string][]byte{}
+// staticVersion is a hash of the static files, so browsers may keep them
+// until the binary changes. It is worked out on first use: the files stay
+// in the binary, read only when a browser asks for them.
+var staticVersion = sync.OnceValue(func() string {
 	h := sha256.New()
 	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := staticFS.ReadFile(p)
+		f, err := staticFS.Open(p)
 		if err != nil {
 			return err
 		}
-		files[strings.TrimPrefix(p, "static/")] = data
+		defer f.Close()
 		h.Write([]byte(p))
-		h.Write(data)
-		return nil
+		_, err = io.Copy(h, f)
+		return err
 	})
-	return hex.EncodeToString(h.Sum(nil))[:12], files
-}()
+	return hex.EncodeToString(h.Sum(nil))[:12]
+})
 
 func staticHandler() http.Handler {
 	started := time.Now()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
-		data, ok := staticFiles[name]
-		if !ok {
+		f, err := staticFS.Open("static/" + name) // refuses a path that is not clean
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		file, ok := f.(io.ReadSeeker)
+		if st, err := f.Stat(); err != nil || st.IsDir() || !ok {
 			http.NotFound(w, r)
 			return
 		}
 		if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
 			w.Header().Set("Content-Type", ct)
 		}
-		if r.URL.Query().Get("v") == staticVersion {
+		if r.URL.Query().Get("v") == staticVersion() {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
 			w.Header().Set("Cache-Control", "no-cache")
 		}
-		http.ServeContent(w, r, name, started, bytes.NewReader(data))
+		http.ServeContent(w, r, name, started, file)
 	})
 }
