@@ -117,6 +117,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 		}
 	})
 	wg.Go(func() { webSrv.Serve(ctx) })
+	wg.Go(func() { trimIdleMemory(ctx) })
 	pprofSrv := &http.Server{Handler: web.Profiling(), ReadHeaderTimeout: 10 * time.Second}
 	if opts.PProf != "" {
 		if ln, err := net.Listen("tcp", opts.PProf); err != nil {
