@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -41,6 +42,9 @@ func main() {
 // serve runs the whole switch until ctx ends, then shuts down in order:
 // listeners, registrations flushed, control socket, store.
 func serve(ctx context.Context, opts cli.ServeOptions) error {
+	if opts.PProf == "" {
+		runtime.MemProfileRate = 0 // see main_memory.go
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
 	st, err := store.Open(opts.Data)
 	if errors.Is(err, store.ErrLocked) {

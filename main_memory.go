@@ -11,20 +11,22 @@ import (
 // registering, a busy hour of calls) and hands it back to the system only
 // slowly, and it collects garbage only when it allocates. An office box is
 // idle most of the day, so once the switch goes quiet after a burst,
-// trimIdleMemory collects and returns the free heap at once.
+// trimIdleMemory collects and returns the free heap at once. (Memory
+// profiling is also off unless serve --pprof asks for it: its records cost
+// about a megabyte that nobody reads.)
 const (
-	trimEvery = 2 * time.Second
-	trimQuiet = 512 << 10 // allocated in trimEvery below which the switch counts as quiet
-	trimBurst = 16 << 20  // allocated since the last trim that makes a trim worth it
+	trimEvery = 500 * time.Millisecond
+	trimQuiet = 256 << 10 // allocated in one tick below which the switch counts as quiet
+	trimAfter = 2         // quiet ticks in a row before a trim
+	trimBurst = 2 << 20   // allocated since the last trim that makes a trim worth it
 )
 
-// trimIdleMemory runs until ctx ends. It never trims under load (a trim is a
-// full collection) and trims once per burst.
+// trimIdleMemory runs until ctx ends.
 func trimIdleMemory(ctx context.Context) {
 	allocated := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	t := time.NewTicker(trimEvery)
 	defer t.Stop()
-	var last, atTrim uint64
+	var tr trimmer
 	for {
 		select {
 		case <-ctx.Done():
@@ -32,11 +34,32 @@ func trimIdleMemory(ctx context.Context) {
 		case <-t.C:
 		}
 		metrics.Read(allocated)
-		now := allocated[0].Value.Uint64()
-		if now-last < trimQuiet && now-atTrim > trimBurst {
+		if tr.tick(allocated[0].Value.Uint64()) {
 			debug.FreeOSMemory()
-			atTrim = now
 		}
-		last = now
 	}
+}
+
+// trimmer decides when to trim from the bytes allocated so far, read once
+// a tick: after trimAfter quiet ticks, if a burst came since the last trim.
+// It never trims under load (a trim is a full collection), and once the
+// last writes of a burst (the registrar's batched flush 2 s later) are done
+// it trims once more, so their garbage does not stay either.
+type trimmer struct {
+	last, atTrim uint64
+	quiet        int
+}
+
+func (tr *trimmer) tick(allocated uint64) bool {
+	if allocated-tr.last < trimQuiet {
+		tr.quiet++
+	} else {
+		tr.quiet = 0
+	}
+	tr.last = allocated
+	if tr.quiet < trimAfter || allocated-tr.atTrim < trimBurst {
+		return false
+	}
+	tr.atTrim = allocated
+	return true
 }
