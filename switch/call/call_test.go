@@ -176,10 +176,8 @@ func TestCallTalkAndHangUpEitherSide(t *testing.T) {
 			}
 			o.noLeaks(t)
 			var kinds []event.Kind
-			for len(events) > 0 {
-				if e := <-events; e.CallID != "" {
-					kinds = append(kinds, e.Kind)
-				}
+			for _, e := range callKinds(events) {
+				kinds = append(kinds, e.Kind)
 			}
 			want := []event.Kind{event.CallStarted, event.CallRinging, event.CallAnswered, event.CallEnded}
 			if len(kinds) != len(want) {
@@ -215,10 +213,8 @@ func TestForkingFirstAnswerWinsOthersCancelled(t *testing.T) {
 
 	// Presence hears each phone ring, the desk stop and the mobile answer.
 	var got []string
-	for len(events) > 0 {
-		if e := <-events; e.CallID != "" {
-			got = append(got, e.Kind.String()+" "+e.Device)
-		}
+	for _, e := range callKinds(events) {
+		got = append(got, e.Kind.String()+" "+e.Device)
 	}
 	for _, want := range []string{"call-ringing 201", "call-ringing 201b", "call-ring-stopped 201", "call-answered 201b"} {
 		if !slices.Contains(got, want) {

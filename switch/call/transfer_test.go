@@ -99,14 +99,20 @@ func oneStream(t *testing.T, hs []rtp.Header) (sources int) {
 	return sources
 }
 
+// callKinds returns the call events published so far: those that arrive
+// before events has been quiet for 200 ms.
 func callKinds(events <-chan event.Event) []event.Event {
 	var out []event.Event
-	for len(events) > 0 {
-		if e := <-events; e.CallID != "" {
-			out = append(out, e)
+	for {
+		select {
+		case e := <-events:
+			if e.CallID != "" {
+				out = append(out, e)
+			}
+		case <-time.After(200 * time.Millisecond):
+			return out
 		}
 	}
-	return out
 }
 
 // 200 calls 201; 201 transfers 200 to 202 (REFER in its dialog), 202

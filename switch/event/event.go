@@ -75,13 +75,13 @@ type Event struct {
 // Bus fans events out to subscribers. The zero value is not usable; use New.
 type Bus struct {
 	mu      sync.RWMutex
-	subs    map[int]chan Event
+	subs    map[int]*subscriber
 	next    int
 	dropped atomic.Uint64
 }
 
 // New returns an empty bus.
-func New() *Bus { return &Bus{subs: map[int]chan Event{}} }
+func New() *Bus { return &Bus{subs: map[int]*subscriber{}} }
 
 // Publish delivers e to every subscriber that has room; a subscriber that
 // fell behind misses it (counted in Dropped) rather than stalling the switch.
@@ -91,34 +91,103 @@ func (b *Bus) Publish(e Event) {
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for _, ch := range b.subs {
-		select {
-		case ch <- e:
-		default:
+	for _, s := range b.subs {
+		if !s.add(e) {
 			b.dropped.Add(1)
 		}
 	}
 }
 
-// Subscribe returns a channel of events buffered for buf, and a function
-// that ends the subscription and closes the channel.
+// Subscribe returns a channel of events, of which up to buf may wait for
+// the reader, and a function that ends the subscription and closes the
+// channel. The waiting events take memory only while they wait: a roomy
+// buffer costs nothing while the switch is quiet.
 func (b *Bus) Subscribe(buf int) (<-chan Event, func()) {
-	ch := make(chan Event, buf)
+	s := &subscriber{max: buf, wake: make(chan struct{}, 1), out: make(chan Event), done: make(chan struct{}), exited: make(chan struct{})}
 	b.mu.Lock()
 	id := b.next
 	b.next++
-	b.subs[id] = ch
+	b.subs[id] = s
 	b.mu.Unlock()
+	go s.forward()
 	var once sync.Once
-	return ch, func() {
+	return s.out, func() {
 		once.Do(func() {
 			b.mu.Lock()
 			delete(b.subs, id)
 			b.mu.Unlock()
-			close(ch)
+			close(s.done)
+			<-s.exited // the channel is closed when this returns
 		})
 	}
 }
 
 // Dropped counts events subscribers missed because they were full.
 func (b *Bus) Dropped() uint64 { return b.dropped.Load() }
+
+// subscriber queues a subscriber's events and hands them to its reader, in
+// order, from one goroutine.
+type subscriber struct {
+	mu      sync.Mutex
+	queue   []Event // waiting, oldest first
+	pending int     // queued plus the one being handed over
+	max     int
+
+	wake   chan struct{} // something was queued
+	out    chan Event
+	done   chan struct{} // unsubscribed
+	exited chan struct{}
+}
+
+func (s *subscriber) add(e Event) bool {
+	s.mu.Lock()
+	ok := s.pending < s.max
+	if ok {
+		s.queue = append(s.queue, e)
+		s.pending++
+	}
+	s.mu.Unlock()
+	if ok {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return ok
+}
+
+func (s *subscriber) forward() {
+	defer close(s.exited)
+	defer close(s.out)
+	var batch []Event
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		batch, s.queue = s.queue, batch[:0]
+		s.mu.Unlock()
+		for i := range batch {
+			select {
+			case s.out <- batch[i]:
+			case <-s.done:
+				return
+			}
+			s.mu.Lock()
+			s.pending--
+			s.mu.Unlock()
+		}
+		clear(batch) // the strings it holds
+		// A burst is over when the queue is empty: let its memory go.
+		if cap(batch) > 64 {
+			batch = nil
+		}
+		s.mu.Lock()
+		if len(s.queue) == 0 && cap(s.queue) > 64 {
+			s.queue = nil
+		}
+		s.mu.Unlock()
+	}
+}

@@ -126,9 +126,14 @@ func TestBLFFollowsACall(t *testing.T) {
 
 	// The web UI heard of each change on the bus.
 	seen := map[string]bool{}
-	for len(states) > 0 {
-		if e := <-states; e.Kind == event.StatusChanged {
-			seen[e.Ext] = true
+	for quiet := false; !quiet; {
+		select {
+		case e := <-states:
+			if e.Kind == event.StatusChanged {
+				seen[e.Ext] = true
+			}
+		case <-time.After(200 * time.Millisecond):
+			quiet = true
 		}
 	}
 	if !seen["200"] || !seen["201"] {
