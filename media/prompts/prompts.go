@@ -17,6 +17,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 //go:embed audio/*.ulaw
@@ -48,8 +49,13 @@ func Names() []string {
 // Beep is the tone before a voicemail recording.
 func Beep() []byte { b, _ := Get("beep"); return b }
 
-// MusicOnHold is the default music on hold: 32 s that loop seamlessly.
-func MusicOnHold() []byte { b, _ := Get("moh_default"); return b }
+//go:embed audio/moh_default.ulaw
+var defaultMusic string
+
+// MusicOnHold is the default music on hold: 32 s that loop seamlessly. It is
+// the binary's own copy, not one on the heap (256 kB for every holder), so
+// it is read-only: writing to it crashes.
+func MusicOnHold() []byte { return unsafe.Slice(unsafe.StringData(defaultMusic), len(defaultMusic)) }
 
 // Number returns the prompts that say n (0–999) in English: 42 → num_40, num_2.
 func Number(n int) []string {

@@ -2,6 +2,7 @@ package prompts
 
 import (
 	"bufio"
+	"bytes"
 	"math"
 	"os"
 	"slices"
@@ -51,6 +52,9 @@ func TestEveryPromptIsThere(t *testing.T) {
 	}
 	if len(MusicOnHold()) != 32*8000 || len(Beep()) != 3200 {
 		t.Errorf("music %d bytes, beep %d bytes", len(MusicOnHold()), len(Beep()))
+	}
+	if file, _ := Get("moh_default"); !bytes.Equal(MusicOnHold(), file) {
+		t.Error("MusicOnHold is not moh_default")
 	}
 }
 
