@@ -526,10 +526,10 @@ func (r *Registrar) merge(list []store.Binding, reg registration, req *sip.Reque
 	return list, out
 }
 
-// detach makes b own its strings. Those taken from the request share the
-// memory of its parsed headers, so a binding would otherwise keep most of
-// its REGISTER alive (10,000 phones: megabytes). Strings equal to the
-// previous binding's are reused.
+// detach makes b own its strings. Those taken from the request are
+// substrings of its parsed header lines, which a binding would otherwise keep
+// alive for as long as it lives. Strings equal to the previous binding's are
+// reused.
 func detach(b store.Binding, prev *store.Binding) store.Binding {
 	own := func(s, old string) string {
 		if s == old {
