@@ -150,7 +150,9 @@ func TestBrowserAttendantConsole(t *testing.T) {
 	target := nextCall(t, carol.Incoming())
 	alice.do("the attendant's call ends", chromedp.WaitNotVisible(chromedp.ID("wp-active")))
 	go target.SendTone(ctx, deskTone, 2*time.Second)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	caller.Received() // what 201 heard before and during the transfer
+	time.Sleep(1200 * time.Millisecond)
 	if err := caller.HearsTone(deskTone); err != nil {
 		t.Errorf("after the transfer 201 hears: %v", err)
 	}
