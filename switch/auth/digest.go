@@ -130,8 +130,20 @@ type Result struct {
 }
 
 // Verify checks req's credentials. proxy selects Proxy-Authorization (INVITE)
-// over Authorization (REGISTER).
+// over Authorization (REGISTER). A failure counts against the request's
+// source address (see Limiter); the Result says how long to hold back the
+// answer.
 func (a *Authenticator) Verify(req *sip.Request, proxy bool, lookup Lookup) Result {
+	r := a.Check(req, proxy, lookup)
+	if r.Outcome == Forbidden {
+		r.Delay = a.Limiter.Fail(SourceIP(req))
+	}
+	return r
+}
+
+// Check is Verify without counting a failure, for a caller that hands every
+// Forbidden on to Verify (the registrar's stateless path).
+func (a *Authenticator) Check(req *sip.Request, proxy bool, lookup Lookup) Result {
 	ip := SourceIP(req)
 	if a.Limiter.Blocked(ip) {
 		return Result{Outcome: Blocked}
@@ -144,7 +156,7 @@ func (a *Authenticator) Verify(req *sip.Request, proxy bool, lookup Lookup) Resu
 	cred, err := parseCredentials(spaceLWS(h.Value()))
 	if err != nil || cred.username == "" || cred.nonce == "" || cred.response == "" ||
 		(cred.qop != "" && (cred.nc == "" || cred.cnonce == "")) {
-		return Result{Outcome: Forbidden, Delay: a.Limiter.Fail(ip)}
+		return Result{Outcome: Forbidden}
 	}
 	if cred.realm != a.cfg.Realm {
 		return Result{Outcome: Challenge}
@@ -176,7 +188,7 @@ func (a *Authenticator) Verify(req *sip.Request, proxy bool, lookup Lookup) Resu
 	var want [2 * sha256.Size]byte
 	if !equalHex(response(&want, sha, ha1[:n], &cred, req.Method.String(), req.Body()), cred.response) || !known ||
 		(secrets.WebSocketOnly && !IsWebSocket(req.Transport())) {
-		return Result{Outcome: Forbidden, Delay: a.Limiter.Fail(ip)}
+		return Result{Outcome: Forbidden}
 	}
 	if !fresh {
 		return Result{User: cred.username, Outcome: Stale}

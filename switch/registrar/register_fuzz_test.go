@@ -260,6 +260,46 @@ func FuzzRegister(f *testing.F) {
 	})
 }
 
+// FuzzAnswerStateless gives the stateless path (REGISTER over UDP, answered
+// from the read loop) the same inputs. Where it answers, it must answer as
+// the transaction path does (same status) and keep the same promises;
+// where it hands the request back, it must have changed nothing, so the
+// transaction path can decide it whole.
+func FuzzAnswerStateless(f *testing.F) {
+	env := newRegisterEnv(f, f.TempDir())
+	for i, seed := range addCorpus(f, "register") {
+		if signed := env.sign(seed, i); signed != nil {
+			f.Add(signed)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		req := parseRequest(raw)
+		if req == nil {
+			return
+		}
+		reg := env.registrar()
+		res := reg.AnswerStateless(req)
+		if res == nil {
+			if all := reg.All(); len(all) > 0 {
+				t.Fatalf("handed back after binding %+v", all)
+			}
+			return
+		}
+		checkResponse(t, req, res)
+		if res.StatusCode < 300 && (req.To() == nil || !env.hasValidCredentials(req, req.To().Address.User)) {
+			t.Fatalf("answered %d without valid credentials", res.StatusCode)
+		}
+		if res.StatusCode >= 300 && len(reg.All()) > 0 {
+			t.Fatalf("answered %d %s but bound %+v", res.StatusCode, res.Reason, reg.All())
+		}
+		tx := &recordingTx{}
+		env.registrar().HandleRegister(parseRequest(raw), tx)
+		if len(tx.responses) != 1 || tx.responses[0].StatusCode != res.StatusCode {
+			t.Fatalf("stateless answer %d, the transaction path's %v", res.StatusCode, tx.responses)
+		}
+	})
+}
+
 func checkResponse(t *testing.T, req *sip.Request, res *sip.Response) {
 	t.Helper()
 	if res.StatusCode < 100 || res.StatusCode > 699 {

@@ -327,6 +327,33 @@ func (r *Registrar) register(req *sip.Request) *sip.Response {
 	return r.apply(req, device)
 }
 
+// AnswerStateless answers a REGISTER that came over UDP outside any sipgo
+// transaction (the server's read filter hands it over before sipgo makes
+// one). A transaction would add nothing for the answers given here: the
+// registrar already answers a retransmitted REGISTER itself, with the same
+// 200 or a fresh challenge (see HandleRegister), and its other answers to
+// an authenticated device (423, 400, 500) change nothing, so a
+// retransmission gets the same again. It returns nil for a request that
+// must take the transaction path: malformed, from a blocked address, or with
+// failed credentials, which are counted and answered after a delay there
+// (auth.Check counts nothing, so nothing is counted twice).
+func (r *Registrar) AnswerStateless(req *sip.Request) *sip.Response {
+	to := req.To()
+	if to == nil || req.CallID() == nil || req.CSeq() == nil || req.From() == nil {
+		return nil
+	}
+	result := r.auth.Check(req, false, r.dir.DeviceSecrets)
+	switch result.Outcome {
+	case auth.Challenge, auth.Stale:
+		return r.auth.Challenge(req, false, result.Outcome == auth.Stale)
+	case auth.OK:
+		if to.Address.User == result.User {
+			return r.apply(req, result.User)
+		}
+	}
+	return nil
+}
+
 // wait holds a failed answer back for d; false means too many are held already.
 func (r *Registrar) wait(d time.Duration) bool {
 	if d <= 0 {

@@ -68,8 +68,10 @@ type Server struct {
 	tcp   net.Listener
 	mu    sync.Mutex
 	ws    *connListener // SIP over WebSocket from the HTTPS server; nil until WebSocket
-	wg    sync.WaitGroup
-	once  sync.Once
+	// stateless answers REGISTER over UDP from sipgo's read loop (stateless.go).
+	stateless statelessUDP
+	wg        sync.WaitGroup
+	once      sync.Once
 }
 
 // New assembles the switch on an open store: digest auth with the store's
@@ -96,8 +98,11 @@ func New(cfg Config, st *store.Store, bus *event.Bus, log *slog.Logger) (*Server
 		return nil, fmt.Errorf("load registrations: %w", err)
 	}
 	sipLog := sipgoLogger(log, time.Now)
+	s := &Server{cfg: cfg, log: log, reg: reg, st: st, bus: bus, authn: authn,
+		stateless: statelessUDP{parser: sip.NewParser()}}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(s.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
 			// sipgo's default logs each stray response at Info, to slog.Default.
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
@@ -111,7 +116,7 @@ func New(cfg Config, st *store.Store, bus *event.Bus, log *slog.Logger) (*Server
 		ua.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, ua: ua, srv: srv, reg: reg, st: st, bus: bus, authn: authn}
+	s.ua, s.srv = ua, srv
 	srv.OnRegister(reg.HandleRegister)
 	srv.OnOptions(s.options)
 	return s, nil

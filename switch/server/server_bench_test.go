@@ -26,35 +26,7 @@ import (
 // one-core cost of a registration (ns/op), the client's syscalls included.
 func BenchmarkRegisterUDP(b *testing.B) {
 	const users = 1000
-	st, err := store.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	realm, _ := st.SIPRealm()
-	us := make([]store.User, users)
-	ds := make([]store.Device, users)
-	for i := range us {
-		id := fmt.Sprint(1000 + i)
-		us[i] = store.User{Ext: id, FirstName: "User", Role: store.RoleUser}
-		ds[i] = store.Device{ID: id, Ext: id}
-		ds[i].SetSIPPassword(realm, "secret"+id)
-	}
-	if err := st.CreateUsers(us, ds); err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sw, err := New(Config{Addr: "127.0.0.1:0"}, st, event.New(), log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sw.Listen(); err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { sw.Serve(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	sw := startUsers(b, users)
 	addr, _ := net.ResolveUDPAddr("udp", sw.Addr())
 
 	// Every phone answers the same nonce (the switch's nonces are not tied
@@ -105,9 +77,44 @@ func BenchmarkRegisterUDP(b *testing.B) {
 	})
 }
 
+// startUsers serves a switch on loopback whose store has users 1000… with
+// SIP passwords secret1000…, until the test ends.
+func startUsers(tb testing.TB, users int) *Server {
+	st, err := store.Open(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	realm, _ := st.SIPRealm()
+	us := make([]store.User, users)
+	ds := make([]store.Device, users)
+	for i := range us {
+		id := fmt.Sprint(1000 + i)
+		us[i] = store.User{Ext: id, FirstName: "User", Role: store.RoleUser}
+		ds[i] = store.Device{ID: id, Ext: id}
+		ds[i].SetSIPPassword(realm, "secret"+id)
+	}
+	if err := st.CreateUsers(us, ds); err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sw, err := New(Config{Addr: "127.0.0.1:0"}, st, event.New(), log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := sw.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sw.Serve(ctx); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return sw
+}
+
 // roundTrip sends msg and waits for its answer, resending a few times;
 // late answers to earlier requests (resent under load) are skipped.
-func roundTrip(b *testing.B, c *net.UDPConn, msg []byte, want string) string {
+func roundTrip(b testing.TB, c *net.UDPConn, msg []byte, want string) string {
 	branch := string(msg[bytes.Index(msg, []byte("branch=")):])
 	branch = branch[:strings.IndexByte(branch, ';')]
 	buf := make([]byte, 4096)

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// REGISTER over UDP is answered from sipgo's read loop, before sipgo makes
+// a server transaction for it and a goroutine to run it: those cost about a
+// quarter of the CPU of a registration (a transaction, its 10-s context
+// timer, and a fresh goroutine whose stack is copied twice as the request
+// goes deeper), and the registrar does not need them (see
+// registrar.AnswerStateless). Everything else, and every REGISTER the
+// registrar hands back, goes on to sipgo as before.
+
+var registerPrefix = []byte("REGISTER ")
+
+// statelessUDP holds what the read filter needs: it runs on sipgo's UDP
+// read goroutine, one datagram at a time.
+type statelessUDP struct {
+	parser *sip.Parser
+	out    sync.Pool // *bytes.Buffer for the response
+}
+
+// readFilter is sipgo's transport read filter: it returns the datagram for
+// sipgo to handle, or nothing when the REGISTER in it has been answered.
+func (s *Server) readFilter(props sip.TransportReadProps, data []byte) ([]byte, error) {
+	if !bytes.HasPrefix(data, registerPrefix) || !strings.EqualFold(props.Transport, "udp") {
+		return data, nil
+	}
+	src, ok := props.RemoteAddr.(*net.UDPAddr)
+	if !ok || s.udp == nil {
+		return data, nil
+	}
+	msg, err := s.stateless.parser.ParseSIP(data)
+	req, isRequest := msg.(*sip.Request)
+	if err != nil || !isRequest || len(req.Body()) > 0 {
+		return data, nil // sipgo refuses it or answers it as before
+	}
+	req.SetTransport("UDP")
+	req.SetSource(src.String())
+	res := s.reg.AnswerStateless(req)
+	if res == nil {
+		return data, nil
+	}
+	s.sendUDP(res, src)
+	return nil, nil
+}
+
+// sendUDP sends a response from the SIP socket to where RFC 3261 §18.2.2
+// and RFC 3581 say (the top Via's received and rport, as sipgo reads them),
+// or to the request's source when that names no address.
+func (s *Server) sendUDP(res *sip.Response, src *net.UDPAddr) {
+	dst := src
+	if host, port, err := sip.ParseAddr(res.Destination()); err == nil && port > 0 {
+		if ip := net.ParseIP(host); ip != nil {
+			dst = &net.UDPAddr{IP: ip, Port: port}
+		}
+	}
+	buf, _ := s.stateless.out.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	res.StringWrite(buf)
+	if _, err := s.udp.WriteTo(buf.Bytes(), dst); err != nil {
+		s.log.Debug("respond to REGISTER", "err", err, "destination", dst.String())
+	}
+	s.stateless.out.Put(buf)
+}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// A REGISTER over UDP is answered from the read filter, without sipgo: the
+// challenge, then the 200 that registers the phone where it really is.
+// Every other datagram, and a REGISTER the registrar hands back (wrong
+// password, bodies, other transports), goes on to sipgo untouched.
+func TestRegisterAnsweredFromReadLoop(t *testing.T) {
+	sw := startUsers(t, 2)
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	me := c.LocalAddr().(*net.UDPAddr)
+	udp := sip.TransportReadProps{Transport: "UDP", LocalAddr: sw.udp.LocalAddr(), RemoteAddr: me}
+	answered := func(data []byte) string {
+		t.Helper()
+		if out, _ := sw.readFilter(udp, data); out != nil {
+			t.Fatalf("handed to sipgo: %s", data)
+		}
+		buf := make([]byte, 4096)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		return string(buf[:n])
+	}
+	handedOn := func(what string, props sip.TransportReadProps, data []byte) {
+		t.Helper()
+		if out, _ := sw.readFilter(props, data); !bytes.Equal(out, data) {
+			t.Errorf("%s: not handed to sipgo as it came (%q)", what, out)
+		}
+	}
+
+	chal := answered(register(me.String(), "1000", 1, 1, ""))
+	if !strings.HasPrefix(chal, "SIP/2.0 401 ") || !strings.Contains(chal, ";rport="+strconv.Itoa(me.Port)) || !strings.Contains(chal, "received=127.0.0.1") {
+		t.Fatalf("challenge:\n%s", chal)
+	}
+	line := chal[strings.Index(chal, "WWW-Authenticate: ")+len("WWW-Authenticate: "):]
+	ch, err := digest.ParseChallenge(line[:strings.Index(line, "\r\n")])
+	if err != nil {
+		t.Fatal(err)
+	}
+	authz := func(id, pw string) string {
+		d, err := digest.Digest(ch, digest.Options{Method: "REGISTER", URI: "sip:127.0.0.1", Username: id, Password: pw, Cnonce: "0a4f113b", Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Authorization: " + d.String() + "\r\n"
+	}
+	if ok := answered(register(me.String(), "1000", 1, 2, authz("1000", "secret1000"))); !strings.HasPrefix(ok, "SIP/2.0 200 ") || !strings.Contains(ok, "Contact: ") {
+		t.Fatalf("registration:\n%s", ok)
+	}
+	if b := sw.reg.All()["1000"]; len(b) != 1 || b[0].Source != me.String() || b[0].Transport != "UDP" {
+		t.Fatalf("bindings of 1000: %+v", b)
+	}
+
+	handedOn("wrong password", udp, register(me.String(), "1001", 2, 2, authz("1001", "not-the-password")))
+	handedOn("another's credentials", udp, register(me.String(), "1001", 3, 2, authz("1000", "secret1000")))
+	handedOn("OPTIONS", udp, []byte("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP "+me.String()+";branch=z9hG4bK-o\r\n\r\n"))
+	handedOn("garbage", udp, []byte("REGISTER nonsense"))
+	tcp := udp
+	tcp.Transport = "TCP"
+	handedOn("over TCP", tcp, register(me.String(), "1000", 4, 1, ""))
+	withBody := bytes.Replace(register(me.String(), "1000", 5, 1, ""), []byte("Content-Length: 0\r\n\r\n"), []byte("Content-Length: 2\r\n\r\nhi"), 1)
+	handedOn("with a body", udp, withBody)
+	if b := sw.reg.All()["1001"]; len(b) != 0 {
+		t.Fatalf("1001 registered with bad credentials: %+v", b)
+	}
+}
