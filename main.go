@@ -45,6 +45,7 @@ func serve(ctx context.Context, opts cli.ServeOptions) error {
 	if opts.PProf == "" {
 		runtime.MemProfileRate = 0 // see main_memory.go
 	}
+	tuneGC()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
 	st, err := store.Open(opts.Data)
 	if errors.Is(err, store.ErrLocked) {

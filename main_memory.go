@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -20,6 +21,22 @@ const (
 	trimAfter = 2         // quiet ticks in a row before a trim
 	trimBurst = 2 << 20   // allocated since the last trim that makes a trim worth it
 )
+
+// gcPercent is the collector's target unless GOGC says otherwise: the heap
+// may grow to 3× what is live before a collection, not Go's 2×. The live
+// heap is small (~8 MB with 10,000 phones registered), so under a storm of
+// registrations the default collects ~20 times a second; at 200 a
+// registration costs ~7 % less CPU (52–54 µs against 57–58 µs at 12,000/s
+// on one core, interleaved), and trimIdleMemory hands the larger heap back
+// once the storm is over.
+const gcPercent = 200
+
+// tuneGC sets gcPercent unless the operator set GOGC.
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+}
 
 // trimIdleMemory runs until ctx ends.
 func trimIdleMemory(ctx context.Context) {

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"runtime/debug"
+	"testing"
+)
 
 // The trimmer trims once a burst is followed by trimAfter quiet ticks, never
 // under load, once per burst, and again after the small writes that follow
@@ -45,5 +49,21 @@ func TestTrimmer(t *testing.T) {
 		if tr.tick(i * mb) {
 			t.Fatalf("trimmed under load at tick %d", i)
 		}
+	}
+}
+
+// The switch collects at gcPercent unless the operator set GOGC.
+func TestTuneGC(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	t.Setenv("GOGC", "50") // restored after the test, set or not
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set: collector at %d, want it left alone", got)
+	}
+	os.Unsetenv("GOGC")
+	tuneGC()
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("without GOGC: collector at %d, want %d", got, gcPercent)
 	}
 }
