@@ -213,18 +213,25 @@ func addCorpus(f *testing.F, name string) [][]byte {
 	return seeds
 }
 
-// FuzzRegister gives the REGISTER handler whatever sipgo's parser accepts.
-// It must not panic, must answer every request exactly once with a response
-// that echoes Call-ID and CSeq and parses again, must never answer 2xx or
-// bind a device for a request that lacks that device's valid credentials,
-// and must leave the bindings untouched when it refuses a request.
-func FuzzRegister(f *testing.F) {
+// newSignedRegisterFuzz returns the fuzzers' registrar environment, with the
+// REGISTER corpus signed for its users added as seeds.
+func newSignedRegisterFuzz(f *testing.F) *registerEnv {
 	env := newRegisterEnv(f, f.TempDir())
 	for i, seed := range addCorpus(f, "register") {
 		if signed := env.sign(seed, i); signed != nil {
 			f.Add(signed)
 		}
 	}
+	return env
+}
+
+// FuzzRegister gives the REGISTER handler whatever sipgo's parser accepts.
+// It must not panic, must answer every request exactly once with a response
+// that echoes Call-ID and CSeq and parses again, must never answer 2xx or
+// bind a device for a request that lacks that device's valid credentials,
+// and must leave the bindings untouched when it refuses a request.
+func FuzzRegister(f *testing.F) {
+	env := newSignedRegisterFuzz(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		req := parseRequest(raw)
 		if req == nil {
@@ -266,12 +273,7 @@ func FuzzRegister(f *testing.F) {
 // where it hands the request back, it must have changed nothing, so the
 // transaction path can decide it whole.
 func FuzzAnswerStateless(f *testing.F) {
-	env := newRegisterEnv(f, f.TempDir())
-	for i, seed := range addCorpus(f, "register") {
-		if signed := env.sign(seed, i); signed != nil {
-			f.Add(signed)
-		}
-	}
+	env := newSignedRegisterFuzz(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		req := parseRequest(raw)
 		if req == nil {
