@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -54,22 +55,33 @@ func TestRegisterAnsweredFromReadLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authz := func(id, pw string) string {
-		d, err := digest.Digest(ch, digest.Options{Method: "REGISTER", URI: "sip:127.0.0.1", Username: id, Password: pw, Cnonce: "0a4f113b", Count: 1})
+	authz := func(id, pw string, nc int) string {
+		d, err := digest.Digest(ch, digest.Options{Method: "REGISTER", URI: "sip:127.0.0.1", Username: id, Password: pw, Cnonce: "0a4f113b", Count: nc})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return "Authorization: " + d.String() + "\r\n"
 	}
-	if ok := answered(register(me.String(), "1000", 1, 2, authz("1000", "secret1000"))); !strings.HasPrefix(ok, "SIP/2.0 200 ") || !strings.Contains(ok, "Contact: ") {
+	if ok := answered(register(me.String(), "1000", 1, 2, authz("1000", "secret1000", 1))); !strings.HasPrefix(ok, "SIP/2.0 200 ") || !strings.Contains(ok, "Contact: ") {
 		t.Fatalf("registration:\n%s", ok)
 	}
 	if b := sw.reg.All()["1000"]; len(b) != 1 || b[0].Source != me.String() || b[0].Transport != "UDP" {
 		t.Fatalf("bindings of 1000: %+v", b)
 	}
 
-	handedOn("wrong password", udp, register(me.String(), "1001", 2, 2, authz("1001", "not-the-password")))
-	handedOn("another's credentials", udp, register(me.String(), "1001", 3, 2, authz("1000", "secret1000")))
+	// A 200 that lists ten bindings is larger than the 1,300 bytes sipgo would
+	// send over UDP (RFC 3261's limit is for requests): it is sent whole.
+	more := ""
+	for i := range 9 {
+		more += fmt.Sprintf("Contact: <sip:1000-line%d@%s;transport=UDP;x-line-key=%s>\r\n", i, me, strings.Repeat("k", 60))
+	}
+	big := answered(register(me.String(), "1000", 1, 3, more+authz("1000", "secret1000", 2)))
+	if !strings.HasPrefix(big, "SIP/2.0 200 ") || strings.Count(big, "Contact: ") != 10 || len(big) <= 1300 {
+		t.Fatalf("registration of ten bindings (%d bytes):\n%s", len(big), big)
+	}
+
+	handedOn("wrong password", udp, register(me.String(), "1001", 2, 2, authz("1001", "not-the-password", 1)))
+	handedOn("another's credentials", udp, register(me.String(), "1001", 3, 2, authz("1000", "secret1000", 3)))
 	handedOn("OPTIONS", udp, []byte("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP "+me.String()+";branch=z9hG4bK-o\r\n\r\n"))
 	handedOn("garbage", udp, []byte("REGISTER nonsense"))
 	tcp := udp
