@@ -339,8 +339,8 @@ func (r *Registrar) register(req *sip.Request) *sip.Response {
 // (auth.Check counts nothing, so nothing is counted twice).
 func (r *Registrar) AnswerStateless(req *sip.Request) *sip.Response {
 	to := req.To()
-	if to == nil || req.CallID() == nil || req.CSeq() == nil || req.From() == nil {
-		return nil
+	if to == nil || req.Via() == nil || req.CallID() == nil || req.CSeq() == nil || req.From() == nil {
+		return nil // sipgo answers 400 (without a Via, nothing)
 	}
 	result := r.auth.Check(req, false, r.dir.DeviceSecrets)
 	switch result.Outcome {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"net"
 	"strings"
 	"sync"
@@ -33,7 +34,7 @@ func (s *Server) readFilter(props sip.TransportReadProps, data []byte) ([]byte, 
 		return data, nil
 	}
 	src, ok := props.RemoteAddr.(*net.UDPAddr)
-	if !ok || s.udp == nil {
+	if !ok || !s.isSIPSocket(props.LocalAddr) {
 		return data, nil
 	}
 	msg, err := s.stateless.parser.ParseSIP(data)
@@ -51,15 +52,27 @@ func (s *Server) readFilter(props sip.TransportReadProps, data []byte) ([]byte, 
 	return nil, nil
 }
 
+// isSIPSocket tells whether a datagram came in on the switch's SIP socket,
+// the one the stateless answer goes out of (sipgo runs the filter on every
+// UDP connection it reads).
+func (s *Server) isSIPSocket(local net.Addr) bool {
+	la, ok := local.(*net.UDPAddr)
+	if !ok || s.udp == nil {
+		return false
+	}
+	ours, ok := s.udp.LocalAddr().(*net.UDPAddr)
+	return ok && la.Port == ours.Port && la.IP.Equal(ours.IP)
+}
+
 // sendUDP sends a response from the SIP socket to where RFC 3261 §18.2.2
-// and RFC 3581 say (the top Via's received and rport, as sipgo reads them),
-// or to the request's source when that names no address.
+// and RFC 3581 §4 say: the request's source address, at its source port
+// when the top Via asked for rport, otherwise at the Via's sent-by port
+// (5060 when it names none) — a phone may send from another port than it
+// listens on.
 func (s *Server) sendUDP(res *sip.Response, src *net.UDPAddr) {
 	dst := src
-	if host, port, err := sip.ParseAddr(res.Destination()); err == nil && port > 0 {
-		if ip := net.ParseIP(host); ip != nil {
-			dst = &net.UDPAddr{IP: ip, Port: port}
-		}
+	if via := res.Via(); via != nil && !via.Params.Has("rport") {
+		dst = &net.UDPAddr{IP: src.IP, Port: cmp.Or(via.Port, 5060)}
 	}
 	buf, _ := s.stateless.out.Get().(*bytes.Buffer)
 	if buf == nil {

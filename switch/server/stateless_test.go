@@ -93,3 +93,56 @@ func TestRegisterAnsweredFromReadLoop(t *testing.T) {
 		t.Fatalf("1001 registered with bad credentials: %+v", b)
 	}
 }
+
+// Without rport a phone is answered at its Via's port, not at the port it
+// sent from (RFC 3261 §18.2.2), as OPTIONS through sipgo is; a REGISTER
+// without a Via, or one read on a socket other than the switch's SIP socket,
+// is left to sipgo.
+func TestStatelessAnswerRouting(t *testing.T) {
+	sw := startUsers(t, 1)
+	send, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer send.Close()
+	listen, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Close()
+	via := listen.LocalAddr().String()
+	dst, err := net.ResolveUDPAddr("udp", sw.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := func(method, viaLine string) []byte {
+		return fmt.Appendf(nil, "%s sip:127.0.0.1 SIP/2.0\r\n%sMax-Forwards: 70\r\n"+
+			"From: <sip:1000@127.0.0.1>;tag=1\r\nTo: <sip:1000@127.0.0.1>\r\nCall-ID: via-%s\r\nCSeq: 1 %s\r\n"+
+			"Contact: <sip:1000@%s>\r\nContent-Length: 0\r\n\r\n", method, viaLine, method, method, via)
+	}
+	for _, method := range []string{"OPTIONS", "REGISTER"} {
+		if _, err := send.WriteTo(request(method, "Via: SIP/2.0/UDP "+via+";branch=z9hG4bK-"+method+"\r\n"), dst); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		listen.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := listen.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("%s: no answer at the Via's port: %v", method, err)
+		}
+		if want := "CSeq: 1 " + method; !strings.Contains(string(buf[:n]), want) {
+			t.Fatalf("%s: answer at the Via's port is not for it:\n%s", method, buf[:n])
+		}
+	}
+
+	noVia := request("REGISTER", "")
+	props := sip.TransportReadProps{Transport: "UDP", LocalAddr: sw.udp.LocalAddr(), RemoteAddr: send.LocalAddr()}
+	if out, _ := sw.readFilter(props, noVia); !bytes.Equal(out, noVia) {
+		t.Errorf("a REGISTER without Via was not handed to sipgo (%q)", out)
+	}
+	withVia := request("REGISTER", "Via: SIP/2.0/UDP "+via+";branch=z9hG4bK-other\r\n")
+	props.LocalAddr = listen.LocalAddr() // another socket
+	if out, _ := sw.readFilter(props, withVia); !bytes.Equal(out, withVia) {
+		t.Errorf("a REGISTER read on another socket was not handed to sipgo (%q)", out)
+	}
+}
