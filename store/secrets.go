@@ -143,8 +143,12 @@ func loadSecrets(tx *bolt.Tx) (map[string]DigestSecrets, error) {
 	return out, err
 }
 
-// decodeHex fills dst from exactly len(dst) bytes of hex.
+// decodeHex fills dst from exactly len(dst) bytes of hex; hex.Decode
+// writes past dst when s is longer, so the length is checked first.
 func decodeHex(dst []byte, s string) bool {
-	n, err := hex.Decode(dst, []byte(s))
-	return err == nil && n == len(dst) && len(s) == 2*len(dst)
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	_, err := hex.Decode(dst, []byte(s))
+	return err == nil
 }

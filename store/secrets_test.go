@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,6 +197,28 @@ func TestDeviceSecretsConcurrent(t *testing.T) {
 		}
 		if _, ok := s.DeviceSecrets("200"); !ok {
 			t.Fatal("an untouched device lost its secrets")
+		}
+	}
+}
+
+// A device record whose HA1 is not exactly a digest's length in hex (a
+// hand-edited or foreign file) cannot register; it never crashes the load.
+func TestDecodeHex(t *testing.T) {
+	var md5 [16]byte
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"00112233445566778899aabbccddeeff", true},
+		{"00112233445566778899AABBCCDDEEFF", true},
+		{"00112233445566778899aabbccddeeff00", false},
+		{"00112233445566778899aabbccddeeff" + strings.Repeat("0", 1000), false},
+		{"00112233445566778899aabbccddee", false},
+		{"00112233445566778899aabbccddeexx", false},
+		{"", false},
+	} {
+		if got := decodeHex(md5[:], tc.in); got != tc.want {
+			t.Errorf("decodeHex(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }
