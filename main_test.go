@@ -370,6 +370,7 @@ func TestCLIBadInputWritesNothing(t *testing.T) {
 		{2, `role "boss" must be admin or user`, []string{"user", "add", "--ext", "200", "--name", "X", "--role", "boss"}},
 		{2, "at least 8 characters", []string{"user", "add", "--ext", "200", "--name", "X", "--password", "short"}},
 		{2, "a name is required", []string{"user", "add", "--ext", "200", "--name", " "}},
+		{2, "line breaks or control characters", []string{"user", "add", "--ext", "200", "--name", "Alice\r\nX-Injected: 1"}},
 		{2, "no Switchboard data", []string{"user", "list"}},
 		{2, "no Switchboard data", []string{"user", "set", "--ext", "200", "--name", "X"}},
 		{2, "no Switchboard data", []string{"backup", filepath.Join(parent, "b.db")}},
@@ -414,6 +415,8 @@ func TestCLIBadInputWritesNothing(t *testing.T) {
 		{2, "primary device", []string{"device", "remove", "--id", "200"}},
 		{2, "nothing to change", []string{"user", "set", "--ext", "200"}},
 		{2, "at least 8 characters", []string{"user", "set", "--ext", "200", "--password", "short"}},
+		{2, "line breaks or control characters", []string{"user", "set", "--ext", "200", "--name", "Alice\nSmith"}},
+		{2, "longer than 200 characters", []string{"user", "set", "--ext", "200", "--name", strings.Repeat("A", 201)}},
 		{2, "restore refused, nothing changed", []string{"restore", garbage}},
 		{2, "restore refused, nothing changed", []string{"restore", truncated}},
 	} {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -273,6 +274,12 @@ func parseUserCSV(in io.Reader, name string) ([]control.UserSpec, error) {
 		}
 		if err != nil {
 			return nil, usagef("%s: %v", name, err)
+		}
+		for i, field := range rec {
+			if strings.IndexFunc(field, unicode.IsControl) >= 0 {
+				line, _ := r.FieldPos(i)
+				return nil, usagef("%s line %d: the %s has a line break or control character", name, line, importColumns[i])
+			}
 		}
 		specs = append(specs, control.UserSpec{Ext: rec[0], Name: rec[1], Email: rec[2],
 			Role: store.Role(rec[3]), Password: rec[4], SIPPassword: rec[5]})

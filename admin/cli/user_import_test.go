@@ -85,3 +85,21 @@ func TestUserCSVFromSpreadsheets(t *testing.T) {
 		})
 	}
 }
+
+// A file the import refuses is named in a usage error that says where.
+func TestUserCSVRefused(t *testing.T) {
+	const head = "ext,name,email,role,password,sip_password\n"
+	for in, want := range map[string]string{
+		"":           "users.csv: EOF",
+		"ext,name\n": "users.csv: record on line 1: wrong number of fields",
+		"extension,name,email,role,password,sip_password\n": "the first line must be ext,name,email,role,password,sip_password",
+		head: "users.csv has no users",
+		head + "210,\"Alice\nSmith\",,,,secret-210\n": "users.csv line 2: the name has a line break or control character",
+		head + "210,Alice,,,,secret\t210\n":           "users.csv line 2: the sip_password has a line break or control character",
+	} {
+		_, err := parseUserCSV(strings.NewReader(in), "users.csv")
+		if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want a usage error with %q", in, err, want)
+		}
+	}
+}

@@ -142,8 +142,12 @@ func (l *Local) view(u store.User, devices []string) UserView {
 
 // SetUser changes a user; a new SIP password applies to the primary device.
 func (l *Local) SetUser(_ context.Context, ext string, p UserPatch) (UserView, error) {
-	if p.Name != nil && strings.TrimSpace(*p.Name) == "" {
-		return UserView{}, errorf(http.StatusBadRequest, "a name cannot be empty")
+	if p.Name != nil {
+		name := strings.TrimSpace(*p.Name)
+		if err := checkUserName(name); err != nil {
+			return UserView{}, err
+		}
+		p.Name = &name
 	}
 	if p.Email != nil && *p.Email != "" && !emailPattern.MatchString(*p.Email) {
 		return UserView{}, errorf(http.StatusBadRequest, "email %q is not an email address", *p.Email)

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"switchboard/store"
 )
@@ -167,11 +168,8 @@ func checkSpec(spec *UserSpec) error {
 	if !extPattern.MatchString(spec.Ext) {
 		return errorf(http.StatusBadRequest, "extension %q must be 2 to 7 digits, not starting with 0", spec.Ext)
 	}
-	if spec.Name == "" {
-		return errorf(http.StatusBadRequest, "a name is required")
-	}
-	if len(spec.Name) > 200 {
-		return errorf(http.StatusBadRequest, "name is longer than 200 characters")
+	if err := checkUserName(spec.Name); err != nil {
+		return err
 	}
 	if spec.Email != "" && !emailPattern.MatchString(spec.Email) {
 		return errorf(http.StatusBadRequest, "email %q is not an email address", spec.Email)
@@ -224,6 +222,20 @@ func checkImport(specs []UserSpec) error {
 			return errorf(http.StatusBadRequest, "user %d: extension %s appears twice", i+1, spec.Ext)
 		}
 		seen[spec.Ext] = true
+	}
+	return nil
+}
+
+// checkUserName checks a person's name. It becomes the caller name phones
+// show, so a line break in it must never reach a SIP header.
+func checkUserName(name string) error {
+	switch {
+	case name == "":
+		return errorf(http.StatusBadRequest, "a name is required")
+	case len(name) > 200:
+		return errorf(http.StatusBadRequest, "name is longer than 200 characters")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return errorf(http.StatusBadRequest, "a name cannot contain line breaks or control characters")
 	}
 	return nil
 }

@@ -472,3 +472,30 @@ func TestSessionTimerAndUpdate(t *testing.T) {
 	a.Hangup(ctx(t))
 	o.noLeaks(t)
 }
+
+// A caller's name with quotes in it (escaped on the wire) is shown to the
+// callee as the caller's phone sent it and kept as plain text in the record.
+func TestCallerNameWithQuotes(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	o.sw.AddUser(t, "202", "secret-202")
+	dan := o.sw.Phone(t, "202", "secret-202", phonetest.Options{LocalIP: "127.0.0.3", DisplayName: `Dan \"The Man\" Brown`})
+	if res, err := dan.Register(ctx(t), 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register 202: %v %v", res, err)
+	}
+	a, err := dan.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from := offered(t, o.bob, "201").From(); from.DisplayName != `Dan \"The Man\" Brown` || from.Address.User != "202" {
+		t.Errorf("201 is shown the call from %q %q", from.DisplayName, from.Address.User)
+	}
+	b := answered(t, o.bob)
+	talk(t, a, b)
+	if err := a.Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if rec := o.lastCall(t); rec.CallerName != `Dan "The Man" Brown` {
+		t.Errorf("call record's caller name %q", rec.CallerName)
+	}
+	o.noLeaks(t)
+}

@@ -263,7 +263,7 @@ func (c *Call) newCalleeInvite(br *branch, step route.Step, sdp []byte) (*sip.Re
 			display = c.from.number
 		}
 	}
-	from := &sip.FromHeader{DisplayName: display,
+	from := &sip.FromHeader{DisplayName: displayForHeader(display),
 		Address: sip.Uri{Scheme: "sip", User: fromUser, Host: host, Port: p},
 		Params:  sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))

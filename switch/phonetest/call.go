@@ -1,6 +1,7 @@
 package phonetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -177,7 +178,7 @@ func (p *Phone) dial(ctx context.Context, ext string, c *Call, offer []byte) (*C
 	target.User = ext
 	req := sip.NewRequest(sip.INVITE, target)
 	aor := sip.Uri{Scheme: "sip", User: p.opts.User, Host: target.Host}
-	req.AppendHeader(&sip.FromHeader{DisplayName: "Phone " + p.opts.User, Address: aor,
+	req.AppendHeader(&sip.FromHeader{DisplayName: cmp.Or(p.opts.DisplayName, "Phone "+p.opts.User), Address: aor,
 		Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(10)}}})
 	req.AppendHeader(&sip.ToHeader{Address: target})
 	if len(offer) > 0 {

@@ -33,6 +33,9 @@ type Options struct {
 	Algorithm string // digest algorithm to answer with ("MD5", "SHA-256"); default the first offered
 	Instance  string // +sip.instance, optional
 	UserAgent string
+	// DisplayName goes between the From header's quotes of its calls as it is
+	// (escapes included); default "Phone <User>".
+	DisplayName string
 	// SessionExpires, when set, asks for RFC 4028 session timers on calls.
 	SessionExpires int
 	// TLS is the client configuration for WSS (which certificates to trust).
