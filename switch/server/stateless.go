@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -64,14 +65,17 @@ func (s *Server) isSIPSocket(local net.Addr) bool {
 	return ok && la.Port == ours.Port && la.IP.Equal(ours.IP)
 }
 
-// sendUDP sends a response from the SIP socket to where RFC 3261 §18.2.2
-// and RFC 3581 §4 say: the request's source address, at its source port
-// when the top Via asked for rport, otherwise at the Via's sent-by port
-// (5060 when it names none) — a phone may send from another port than it
-// listens on.
+// sendUDP sends a response from the SIP socket to where the phone really
+// is. With rport in the top Via (RFC 3581), that is the request's source
+// address and port. Without it, RFC 3261 §18.2.2 says the Via's sent-by
+// port (5060 when it names none), and so does sipgo; the switch does that
+// when the Via names the source's own address, and otherwise, as a NAT
+// stands between, answers the source port as well (like Asterisk's
+// force_rport): the Via's port of a private address is not reachable
+// through the NAT, and INVITEs go to the registration's source anyway.
 func (s *Server) sendUDP(res *sip.Response, src *net.UDPAddr) {
 	dst := src
-	if via := res.Via(); via != nil && !via.Params.Has("rport") {
+	if via := res.Via(); via != nil && !via.Params.Has("rport") && sameIP(via.Host, src.IP) {
 		dst = &net.UDPAddr{IP: src.IP, Port: cmp.Or(via.Port, 5060)}
 	}
 	buf, _ := s.stateless.out.Get().(*bytes.Buffer)
@@ -84,4 +88,11 @@ func (s *Server) sendUDP(res *sip.Response, src *net.UDPAddr) {
 		s.log.Debug("respond to REGISTER", "err", err, "destination", dst.String())
 	}
 	s.stateless.out.Put(buf)
+}
+
+// sameIP tells whether a Via's host is the address ip, written as an IP.
+func sameIP(host string, ip net.IP) bool {
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	b, ok := netip.AddrFromSlice(ip)
+	return err == nil && ok && a.Unmap() == b.Unmap()
 }

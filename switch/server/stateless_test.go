@@ -95,7 +95,8 @@ func TestRegisterAnsweredFromReadLoop(t *testing.T) {
 }
 
 // Without rport a phone is answered at its Via's port, not at the port it
-// sent from (RFC 3261 §18.2.2), as OPTIONS through sipgo is; a REGISTER
+// sent from (RFC 3261 §18.2.2), as OPTIONS through sipgo is — unless the
+// Via names another address than the source (a NAT between); a REGISTER
 // without a Via, or one read on a socket other than the switch's SIP socket,
 // is left to sipgo.
 func TestStatelessAnswerRouting(t *testing.T) {
@@ -135,6 +136,16 @@ func TestStatelessAnswerRouting(t *testing.T) {
 		}
 	}
 
+	// A Via naming another address (a NAT between, no rport): the source port.
+	if _, err := send.WriteTo(request("REGISTER", "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nat\r\n"), dst); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	send.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, _, err := send.ReadFrom(buf); err != nil || !strings.Contains(string(buf[:n]), "branch=z9hG4bK-nat") {
+		t.Fatalf("behind a NAT without rport: no answer at the source port: %v %q", err, buf[:n])
+	}
+
 	noVia := request("REGISTER", "")
 	props := sip.TransportReadProps{Transport: "UDP", LocalAddr: sw.udp.LocalAddr(), RemoteAddr: send.LocalAddr()}
 	if out, _ := sw.readFilter(props, noVia); !bytes.Equal(out, noVia) {
@@ -144,5 +155,24 @@ func TestStatelessAnswerRouting(t *testing.T) {
 	props.LocalAddr = listen.LocalAddr() // another socket
 	if out, _ := sw.readFilter(props, withVia); !bytes.Equal(out, withVia) {
 		t.Errorf("a REGISTER read on another socket was not handed to sipgo (%q)", out)
+	}
+}
+
+func TestSameIP(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		ip   net.IP
+		want bool
+	}{
+		{"127.0.0.1", net.IPv4(127, 0, 0, 1), true},
+		{"127.0.0.1", net.IPv4(127, 0, 0, 2), false},
+		{"[::1]", net.IPv6loopback, true},
+		{"::1", net.IPv6loopback, true},
+		{"phone.example.com", net.IPv4(127, 0, 0, 1), false},
+		{"", net.IPv4(127, 0, 0, 1), false},
+	} {
+		if got := sameIP(tc.host, tc.ip); got != tc.want {
+			t.Errorf("sameIP(%q, %v) = %v", tc.host, tc.ip, got)
+		}
 	}
 }
