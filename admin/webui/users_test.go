@@ -172,6 +172,10 @@ func TestUsersAPI(t *testing.T) {
 	if f := decode[apiError](t, r).Fields; f["ext"] == "" || f["name"] != "Enter the person's name." {
 		t.Fatalf("fields: %+v", f)
 	}
+	r = b.api("POST", "/api/users", map[string]string{"ext": "210", "name": "Dan\r\nX-Injected: 1"})
+	if f := decode[apiError](t, r).Fields; r.code != 400 || !strings.Contains(f["name"], "line breaks") {
+		t.Fatalf("name with a line break: %d %+v", r.code, f)
+	}
 	r = b.api("POST", "/api/users", map[string]string{"ext": "210", "name": "Dan Brown", "role": "user", "password": "dans-password"})
 	nu := decode[control.NewUser](t, r)
 	if r.code != http.StatusCreated || nu.User.Ext != "210" || nu.Password != "" || len(nu.SIPPassword) != 16 {
