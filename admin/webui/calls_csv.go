@@ -3,11 +3,10 @@ package webui
 import (
 	"encoding/csv"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
+	"switchboard/admin/control"
 	"switchboard/store"
 )
 
@@ -36,7 +35,7 @@ func (a *App) writeCallsCSV(w http.ResponseWriter, f callFilter, name string) er
 			return true
 		}
 		cw.Write([]string{stamp(c.Start), stamp(c.Answer), stamp(c.End), strconv.Itoa(int(c.Duration().Round(time.Second).Seconds())),
-			csvCell(c.Caller), csvCell(c.Callee), string(c.Direction), string(c.Disposition), csvCell(c.AnsweredBy), csvCell(c.Cause)})
+			control.CSVCell(c.Caller), control.CSVCell(c.Callee), string(c.Direction), string(c.Disposition), control.CSVCell(c.AnsweredBy), control.CSVCell(c.Cause)})
 		return cw.Error() == nil
 	})
 	cw.Flush()
@@ -47,20 +46,4 @@ func (a *App) writeCallsCSV(w http.ResponseWriter, f callFilter, name string) er
 		a.log.Error("call history export", "err", err) // the header is sent: the download ends short
 	}
 	return nil
-}
-
-// phoneNumber is a dialled number or extension; a leading + is harmless there.
-var phoneNumber = regexp.MustCompile(`^\+?[0-9*#]+$`)
-
-// csvCell keeps a spreadsheet from running a cell as a formula (CSV
-// injection): text starting with = + - @ or a control character gets a
-// leading apostrophe. Plain numbers such as +4930123456 stay as they are.
-func csvCell(s string) string {
-	if s == "" || phoneNumber.MatchString(s) {
-		return s
-	}
-	if strings.ContainsRune("=+-@\t\r\n", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
