@@ -87,9 +87,12 @@ const (
 )
 
 var (
-	frameIDPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
-	outsideNumber   = regexp.MustCompile(`^\+?[0-9]{2,20}$`)
-	sipAddrPattern  = regexp.MustCompile(`^sips?:([^@\s;]+@)?[A-Za-z0-9.\-\[\]:]+(;[^\s]*)?$`)
+	frameIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	outsideNumber  = regexp.MustCompile(`^\+?[0-9]{2,20}$`)
+	// sipAddrPattern: sip:[user@]host[:port][;param[=value]]…, with the
+	// characters RFC 3261 allows there as they are (no headers, no quotes,
+	// no < > or spaces: the target goes into the INVITE as written).
+	sipAddrPattern  = regexp.MustCompile(`^sips?:([A-Za-z0-9\-_.!~*'()&=+$,%]+@)?[A-Za-z0-9.\-\[\]:]+(;[A-Za-z0-9\-_.!~*'()\[\]/:&+$%=]+)*$`)
 	ruleNumberRegex = regexp.MustCompile(`^[0-9]+$`)
 )
 
