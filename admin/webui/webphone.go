@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"switchboard/admin/webauth"
+	"switchboard/switch/siptext"
 )
 
 // The webphone: a page with a SIP-over-WebSocket phone (SIP.js, vendored
@@ -21,8 +22,8 @@ type webphoneConfig struct {
 	AOR         string `json:"aor"`    // sip:200w@host
 	Device      string `json:"device"`
 	Realm       string `json:"realm"`
-	HA1         string `json:"ha1"` // the device's digest secret, for this session only
-	DisplayName string `json:"display_name"`
+	HA1         string `json:"ha1"`          // the device's digest secret, for this session only
+	DisplayName string `json:"display_name"` // as it goes between the From header's quotes (SIP.js writes it as it is)
 	Ext         string `json:"ext"`
 }
 
@@ -51,7 +52,7 @@ func (a *App) webphoneRoutes(m *http.ServeMux) {
 			host = h
 		}
 		return webphoneConfig{Server: "wss://" + r.Host + "/ws", AOR: "sip:" + wp.Device + "@" + host, Device: wp.Device,
-			Realm: wp.Realm, HA1: wp.HA1, DisplayName: l.User.Name(), Ext: l.User.Ext}, nil
+			Realm: wp.Realm, HA1: wp.HA1, DisplayName: siptext.DisplayQuoted(l.User.Name()), Ext: l.User.Ext}, nil
 	}))
 }
 

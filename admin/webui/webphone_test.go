@@ -52,4 +52,13 @@ func TestWebphonePagesAndCredentials(t *testing.T) {
 	if mgr := decode[webphoneConfig](t, e.apiLogin("100").api("GET", "/api/me/webphone", nil)); mgr.Device != "100w" || mgr.HA1 == wp.HA1 {
 		t.Errorf("the office manager's webphone %+v", mgr)
 	}
+	// SIP.js writes the display name between the From header's quotes as it
+	// is, so it comes escaped.
+	if wp.DisplayName != "Alice Smith" {
+		t.Errorf("display name %q", wp.DisplayName)
+	}
+	e.addUser("210", `Dan "The Man" Brown \o/`, store.RoleUser)
+	if dan := decode[webphoneConfig](t, e.apiLogin("210").api("GET", "/api/me/webphone", nil)); dan.DisplayName != `Dan \"The Man\" Brown \\o/` {
+		t.Errorf("display name %q", dan.DisplayName)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"switchboard/store"
 	"switchboard/switch/event"
 	"switchboard/switch/route"
+	"switchboard/switch/siptext"
 )
 
 // side names a leg's place in a call.
@@ -79,7 +80,7 @@ func (m *Manager) newCall(req *sip.Request, tx sip.ServerTransaction, device str
 		Callee: req.Recipient.User, Start: now}
 	c.rec.Caller = route.ExtOf(device)
 	if from := req.From(); from != nil {
-		c.rec.CallerName = displayFromHeader(from.DisplayName)
+		c.rec.CallerName = siptext.DisplayPlain(from.DisplayName)
 	}
 	c.from = party{device: device, number: c.rec.Caller, name: c.rec.CallerName, dialled: c.rec.Callee}
 	c.snap = Snapshot{ID: id, From: c.rec.Caller, To: c.rec.Callee, Start: now}

@@ -16,6 +16,7 @@ import (
 	"switchboard/switch/auth"
 	"switchboard/switch/event"
 	"switchboard/switch/route"
+	"switchboard/switch/siptext"
 )
 
 // branch is one INVITE to one registered contact of a callee's device, or
@@ -263,8 +264,8 @@ func (c *Call) newCalleeInvite(br *branch, step route.Step, sdp []byte) (*sip.Re
 			display = c.from.number
 		}
 	}
-	from := &sip.FromHeader{DisplayName: displayForHeader(display),
-		Address: sip.Uri{Scheme: "sip", User: fromUser, Host: host, Port: p},
+	from := &sip.FromHeader{DisplayName: siptext.DisplayQuoted(display),
+		Address: sip.Uri{Scheme: "sip", User: siptext.User(fromUser), Host: host, Port: p},
 		Params:  sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(from)
@@ -272,7 +273,7 @@ func (c *Call) newCalleeInvite(br *branch, step route.Step, sdp []byte) (*sip.Re
 	if toUser == "" {
 		toUser = c.from.dialled
 	}
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: host, Port: p}})
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: siptext.User(toUser), Host: host, Port: p}})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(sip.NewHeader("Allow", allowed))
 	req.SetBody(sdp)

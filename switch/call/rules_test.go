@@ -283,3 +283,30 @@ func TestFeatureCodesDNDAndForward(t *testing.T) {
 	dialFails(t, o.alice, "*55", 404)
 	o.noLeaks(t)
 }
+
+// An outside party (a forward to a SIP address) transferred to one of our
+// phones is shown there by its SIP user, not by its whole address.
+func TestTransferOfOutsideParty(t *testing.T) {
+	far := phonetest.New(t, phonetest.Options{User: "help", LocalIP: "127.0.0.6"})
+	o := newOffice(t, call.Config{})
+	carol := o.addCarol(t)
+	o.setRules(t, "201", store.AnsweringRule{Name: "to the help desk",
+		First: store.RuleStep{Action: store.ActForwardSIP, Target: "sip:help@" + far.Addr(), RingSeconds: 5}})
+	a, err := o.alice.Dial(ctx(t), "201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offered(t, far, "the SIP address")
+	talk(t, a, answered(t, far))
+	if res, err := a.Hold(ctx(t)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("hold: %v %v", res, err)
+	}
+	if res, err := a.Refer(ctx(t), "202"); err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v", res, err)
+	}
+	if from := offered(t, carol, "202").From(); from.Address.User != "help" {
+		t.Errorf("202 is shown the call from %q", from.Value())
+	}
+	answered(t, carol).Hangup(ctx(t))
+	o.noLeaks(t)
+}

@@ -1,8 +1,12 @@
 package call
 
 import (
+	"cmp"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"switchboard/store"
 	"switchboard/switch/event"
@@ -178,7 +182,7 @@ func (c *Call) transferee(l *leg, target string) party {
 	p := party{device: l.device, number: route.ExtOf(l.device), dialled: target}
 	switch {
 	case l.outside:
-		p.number = l.device
+		p.number = outsideUser(l.device)
 	case l.side == callerSide:
 		p.name = c.rec.CallerName
 	default:
@@ -187,6 +191,16 @@ func (c *Call) transferee(l *leg, target string) party {
 		}
 	}
 	return p
+}
+
+// outsideUser is who an outside leg's party is shown as to our phones: the
+// number it was forwarded to, or the user part of its SIP address.
+func outsideUser(target string) string {
+	var u sip.Uri
+	if !strings.HasPrefix(target, "sip") || sip.ParseUri(target, &u) != nil {
+		return target
+	}
+	return cmp.Or(u.User, u.Host)
 }
 
 // answerTransfer connects the transferee with the target's phone that answered.
