@@ -70,6 +70,10 @@ type Config struct {
 	// they lack, so offering SHA-256 too must be chosen knowingly.
 	Algorithms []string
 	Limits     Limits
+	// MaxDelayed is how many failed-authentication answers all SIP paths
+	// together hold back at once (default 256); beyond it they are dropped,
+	// so a flood of bad credentials cannot pile up sleeping goroutines.
+	MaxDelayed int
 	Now        func() time.Time
 }
 
@@ -79,6 +83,7 @@ type Authenticator struct {
 	Limiter *Limiter
 	dummy   Secrets   // compared against for unknown users, so they cost the same
 	macs    sync.Pool // of *nonceMAC: keyed HMACs, reset rather than rebuilt per nonce
+	delayed chan struct{}
 }
 
 // nonceMAC is a keyed HMAC-SHA256 with room for its input and output, so
@@ -100,10 +105,14 @@ func New(cfg Config) *Authenticator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxDelayed == 0 {
+		cfg.MaxDelayed = 256
+	}
 	a := &Authenticator{
 		cfg:     cfg,
 		Limiter: NewLimiter(cfg.Limits, cfg.Now),
 		dummy:   Secrets{},
+		delayed: make(chan struct{}, cfg.MaxDelayed),
 	}
 	a.macs.New = func() any {
 		return &nonceMAC{h: hmac.New(sha256.New, cfg.Secret), in: make([]byte, 0, 8+len(cfg.Realm)), sum: make([]byte, 0, sha256.Size)}
@@ -349,4 +358,24 @@ func spaceLWS(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// maxDelay bounds how long one failed answer is held back.
+const maxDelay = 2 * time.Second
+
+// HoldBack waits out a failed authentication's Delay (at most 2 s) before
+// the refusal is sent. False means too many answers are held back already:
+// drop this one rather than keep another goroutine sleeping.
+func (a *Authenticator) HoldBack(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case a.delayed <- struct{}{}:
+		time.Sleep(min(d, maxDelay))
+		<-a.delayed
+		return true
+	default:
+		return false
+	}
 }

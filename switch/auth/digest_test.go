@@ -142,3 +142,31 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// Failed answers held back at once are bounded over every SIP path; one
+// more is dropped at once instead of sleeping.
+func TestHoldBackIsBounded(t *testing.T) {
+	a := New(Config{Realm: "r", Secret: []byte("k"), MaxDelayed: 2})
+	if !a.HoldBack(0) {
+		t.Fatal("no delay must not count")
+	}
+	release := make(chan bool, 2)
+	for range 2 {
+		go func() { release <- a.HoldBack(time.Second) }()
+	}
+	for len(a.delayed) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if a.HoldBack(time.Second) || time.Since(start) > 500*time.Millisecond {
+		t.Fatal("a third answer was held back with two already waiting")
+	}
+	for range 2 {
+		if !<-release {
+			t.Fatal("an answer within the bound was dropped")
+		}
+	}
+	if start := time.Now(); !a.HoldBack(10*time.Millisecond) || time.Since(start) < 10*time.Millisecond {
+		t.Fatal("after the others, an answer is held back again")
+	}
+}

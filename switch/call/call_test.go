@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -498,4 +499,40 @@ func TestCallerNameWithQuotes(t *testing.T) {
 		t.Errorf("call record's caller name %q", rec.CallerName)
 	}
 	o.noLeaks(t)
+}
+
+// An INVITE without credentials gets one 407, not a 407 repeated for 32 s
+// at whatever address its Via names (a reflection anyone could aim); a
+// phone whose 407 was lost sends its INVITE again and is answered again.
+func TestChallengeIsNotRepeated(t *testing.T) {
+	sw := phonetest.StartSwitch(t, phonetest.SwitchOptions{})
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	me := c.LocalAddr().String()
+	dst, err := net.ResolveUDPAddr("udp", sw.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := fmt.Sprintf("INVITE sip:201@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-refl;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:200@127.0.0.1>;tag=1\r\nTo: <sip:201@127.0.0.1>\r\nCall-ID: refl\r\nCSeq: 1 INVITE\r\n"+
+		"Contact: <sip:200@%s>\r\nContent-Length: 0\r\n\r\n", me, me)
+	buf := make([]byte, 4096)
+	for range 2 { // the INVITE, then its retransmission
+		if _, err := c.WriteTo([]byte(invite), dst); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _, err := c.ReadFrom(buf)
+		if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 407 ") {
+			t.Fatalf("no 407: %v %q", err, buf[:n])
+		}
+		// sipgo would repeat it after 0.5 s and 1.5 s, until an ACK.
+		c.SetReadDeadline(time.Now().Add(1600 * time.Millisecond))
+		if n, _, err := c.ReadFrom(buf); err == nil {
+			t.Fatalf("the switch sent again:\n%s", buf[:n])
+		}
+	}
 }

@@ -215,12 +215,15 @@ func (m *Manager) authenticate(req *sip.Request, tx sip.ServerTransaction) (stri
 	case auth.OK:
 		return r.User, true
 	case auth.Challenge, auth.Stale:
+		// Answered like a stateless proxy: a lost 407 makes the phone send
+		// its INVITE again, and nobody can have the switch repeat 407s for
+		// 32 s at an address they name.
 		tx.Respond(m.deps.Auth.Challenge(req, true, r.Outcome == auth.Stale))
+		tx.Terminate()
 	case auth.Forbidden:
-		if r.Delay > 0 {
-			time.Sleep(min(r.Delay, 2*time.Second))
+		if m.deps.Auth.HoldBack(r.Delay) {
+			respond(tx, req, 403, "Forbidden")
 		}
-		respond(tx, req, 403, "Forbidden")
 	case auth.Blocked:
 	}
 	return "", false

@@ -96,11 +96,15 @@ func parseExpires(req *sip.Request) (int, error) {
 // HandleSubscribe is the sipgo handler for SUBSCRIBE.
 func (s *Service) HandleSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.subscribe(req)
-	if res != nil {
-		tx.Respond(res.response)
-		if res.after != nil {
-			res.after()
-		}
+	if res == nil {
+		return
+	}
+	tx.Respond(res.response)
+	if code := res.response.StatusCode; code == sip.StatusUnauthorized || code == sip.StatusProxyAuthRequired {
+		tx.Terminate() // a retransmission gets a fresh challenge; nothing to keep for 32 s
+	}
+	if res.after != nil {
+		res.after()
 	}
 }
 
@@ -198,8 +202,8 @@ func (s *Service) authenticate(req *sip.Request) (device string, refusal *sip.Re
 	case auth.Challenge, auth.Stale:
 		return "", s.deps.Auth.Challenge(req, proxy, r.Outcome == auth.Stale), false
 	case auth.Forbidden:
-		if r.Delay > 0 {
-			time.Sleep(min(r.Delay, 2*time.Second))
+		if !s.deps.Auth.HoldBack(r.Delay) {
+			return "", nil, true // too many refusals held back: drop this one
 		}
 		return "", sip.NewResponseFromRequest(req, 403, "Forbidden", nil), false
 	}

@@ -47,7 +47,6 @@ type Config struct {
 	// clean shutdown writes everything; so only a crash within a minute of a
 	// refresh can lose it, and then the phone's previous expiry still holds.
 	RefreshFlushEvery time.Duration
-	MaxDelayed        int // failed-auth answers held back at once (default 256)
 	Now               func() time.Time
 }
 
@@ -60,7 +59,6 @@ type Registrar struct {
 	bus     *event.Bus
 	log     *slog.Logger
 	table   *table
-	delayed chan struct{} // semaphore for slowed answers
 
 	dirtyMu   sync.Mutex
 	dirty     map[string]struct{} // devices to write at the next flush
@@ -87,16 +85,12 @@ func New(cfg Config, a *auth.Authenticator, dir Directory, p Persister, bus *eve
 	if cfg.RefreshFlushEvery == 0 {
 		cfg.RefreshFlushEvery = time.Minute
 	}
-	if cfg.MaxDelayed == 0 {
-		cfg.MaxDelayed = 256
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	return &Registrar{
 		cfg: cfg, auth: a, dir: dir, persist: p, bus: bus, log: log,
 		table:     newTable(),
-		delayed:   make(chan struct{}, cfg.MaxDelayed),
 		dirty:     map[string]struct{}{},
 		refreshed: map[string]struct{}{},
 	}
@@ -314,7 +308,7 @@ func (r *Registrar) register(req *sip.Request) *sip.Response {
 	case auth.Challenge, auth.Stale:
 		return r.auth.Challenge(req, false, result.Outcome == auth.Stale)
 	case auth.Forbidden:
-		if !r.wait(result.Delay) {
+		if !r.auth.HoldBack(result.Delay) {
 			return nil
 		}
 		return sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
@@ -352,21 +346,6 @@ func (r *Registrar) AnswerStateless(req *sip.Request) *sip.Response {
 		}
 	}
 	return nil
-}
-
-// wait holds a failed answer back for d; false means too many are held already.
-func (r *Registrar) wait(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	select {
-	case r.delayed <- struct{}{}:
-		time.Sleep(d)
-		<-r.delayed
-		return true
-	default:
-		return false
-	}
 }
 
 // contactChange is one Contact of a REGISTER, checked.

@@ -234,6 +234,9 @@ func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Allow-Events", presence.AllowEvents))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	tx.Respond(res)
+	// A retransmission is answered again; keeping the transaction for
+	// sipgo's 32 s would let anyone pile up memory with fresh branches.
+	tx.Terminate()
 }
 
 // udpBuffer is the socket buffer size asked for the SIP UDP socket.
