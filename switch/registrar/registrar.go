@@ -224,6 +224,10 @@ func (r *Registrar) Lookup(device string) []store.Binding {
 	return live
 }
 
+// MaxExpires is the longest a registration lasts before the phone must
+// renew it.
+func (r *Registrar) MaxExpires() time.Duration { return time.Duration(r.cfg.MaxExpires) * time.Second }
+
 // Counts returns registered devices and bindings.
 func (r *Registrar) Counts() (devices, bindings int) { return r.table.counts() }
 

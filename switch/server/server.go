@@ -270,7 +270,7 @@ func (s *Server) Listen() error {
 			}
 			return fmt.Errorf("listen sip tcp %s: %w", tcpAddr, err)
 		}
-		s.udp, s.tcp = udp, tcp
+		s.udp, s.tcp = udp, guardTCP(tcp, s.log, s.reg.MaxExpires())
 		if err := s.startPresence(); err != nil {
 			return err
 		}
