@@ -98,25 +98,27 @@ func (l *Limiter) Fail(ip string) (delay time.Duration) {
 	return 0
 }
 
-// prune forgets addresses that are neither blocked nor failed recently;
-// if that frees nothing, it forgets the quietest half. Called with mu held.
+// prune makes room for new addresses: it forgets those neither blocked nor
+// failed recently, then, while more than half the room is taken, others
+// that are not blocked, and at last blocked ones too (an attacker with more
+// addresses than the room may then try again; it is blocked again after
+// BlockAfter failures). Down to half, so the cost per failure stays the
+// same however the addresses come. Called with mu held.
 func (l *Limiter) prune(now time.Time) {
 	for ip, r := range l.ips {
 		if now.After(r.blockedUntil) && now.Sub(r.last) > l.lim.Window {
 			delete(l.ips, ip)
 		}
 	}
-	if len(l.ips) < l.lim.MaxTracked {
-		return
-	}
-	n := 0
-	for ip, r := range l.ips {
-		if now.After(r.blockedUntil) {
-			delete(l.ips, ip)
-			n++
-		}
-		if n >= len(l.ips) {
-			break
+	half := l.lim.MaxTracked / 2
+	for _, evenBlocked := range []bool{false, true} {
+		for ip, r := range l.ips {
+			if len(l.ips) <= half {
+				return
+			}
+			if evenBlocked || now.After(r.blockedUntil) {
+				delete(l.ips, ip)
+			}
 		}
 	}
 }

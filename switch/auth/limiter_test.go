@@ -68,6 +68,26 @@ func TestLimiterStaysBounded(t *testing.T) {
 	}
 }
 
+// Blocked addresses fill the room too: more of them than it holds (a
+// spoofing script, IPv6) still leaves it bounded.
+func TestLimiterStaysBoundedWhenAllAreBlocked(t *testing.T) {
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	l := NewLimiter(Limits{Window: time.Minute, SlowAfter: 2, BlockAfter: 3, SlowStep: time.Millisecond,
+		MaxSlow: time.Millisecond, Block: time.Hour, MaxBlock: time.Hour, MaxTracked: 100}, c.Now)
+	for i := range 5_000 {
+		ip := "10.1." + itoa(i/250) + "." + itoa(i%250)
+		for range 3 {
+			l.Fail(ip)
+		}
+		if !l.Blocked(ip) {
+			t.Fatalf("%s not blocked after 3 failures", ip)
+		}
+		if n := len(l.ips); n > 100 {
+			t.Fatalf("tracking %d addresses, bound is 100", n)
+		}
+	}
+}
+
 func itoa(i int) string {
 	if i == 0 {
 		return "0"
