@@ -72,7 +72,10 @@ func NewServer(cfg ServerConfig) *Server {
 	// (each browser that does not trust it yet): keep them at debug level.
 	errLog := slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)
 	s := &Server{cfg: cfg}
-	s.plain = &http.Server{Handler: cfg.Plain, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	// Plain HTTP serves only health, metrics and a redirect: short requests,
+	// no bodies, so no connection is held for long, idle or not.
+	s.plain = &http.Server{Handler: cfg.Plain, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.secure = &http.Server{Handler: cfg.Secure, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog,
 		IdleTimeout: 2 * time.Minute,
 		TLSConfig:   &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cfg.Cert}}}

@@ -46,7 +46,7 @@ func (a *App) apiBody(who audience, maxBody int64, fn apiFunc) http.HandlerFunc 
 			return
 		}
 		if !webauth.Safe(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			limitBody(w, r, maxBody)
 			if err := webauth.CheckWrite(r, l); err != nil {
 				a.apiFail(w, r, err)
 				return
@@ -171,7 +171,7 @@ func (a *App) apiRoutes() {
 // answers the user with the CSRF token later writes must send.
 func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	limitBody(w, r, 64<<10)
 	if err := webauth.SameOrigin(r); err != nil {
 		a.apiFail(w, r, err)
 		return

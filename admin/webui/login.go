@@ -43,7 +43,7 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) loginPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	limitBody(w, r, 64<<10)
 	v := loginView{Login: strings.TrimSpace(r.PostFormValue("login")), Next: localPath(r.PostFormValue("next"))}
 	fail := func(status int, msg string) {
 		v.CSRF, v.Error = webauth.LoginFormToken(w, r), msg

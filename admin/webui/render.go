@@ -163,7 +163,7 @@ func (a *App) page(who audience, fn pageFunc) http.HandlerFunc {
 			return
 		}
 		if !webauth.Safe(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+			limitBody(w, r, maxFormBody)
 			if err := webauth.CheckWrite(r, l); err != nil {
 				a.renderError(w, r, l, err)
 				return

@@ -21,6 +21,18 @@ import (
 // (audioimport.Convert, bounded again by size and duration) before
 // anything is stored, so a refused file changes nothing.
 
+// limitBody bounds what a request may still send: n bytes, and the time to
+// send them (a minute, plus a second for every 64 kB it may have). A body
+// trickled a byte at a time would otherwise hold its goroutine and
+// connection, or an upload slot, for as long as the sender likes.
+func limitBody(w http.ResponseWriter, r *http.Request, n int64) {
+	r.Body = http.MaxBytesReader(w, r.Body, n)
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTime + time.Duration(n>>16)*time.Second))
+}
+
+// bodyTime is the least time a request body may take (a variable for tests).
+var bodyTime = time.Minute
+
 // maxUploads is how many uploads may be read at once; more wait their
 // turn, so a burst of large files cannot exhaust the box's memory.
 const maxUploads = 2
@@ -77,7 +89,7 @@ func (a *App) uploadPage(who audience, maxFile int64, fn uploadFunc) http.Handle
 		}
 		defer release()
 		limit := maxFile + multipartSlack
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		limitBody(w, r, limit)
 		tooLarge := false
 		// maxMemory = the whole limit: every part stays in memory.
 		if err := r.ParseMultipartForm(limit); err != nil {
