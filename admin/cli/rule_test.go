@@ -218,7 +218,8 @@ func TestRuleCommands(t *testing.T) {
 	run(0, "rule", "add", "--ext", "200", "--name", "holidays", "--time-frame", "holidays", "--position", "1", "--first", "voicemail")
 
 	// Bad input: exit 2 and nothing written; unknown user: exit 3.
-	before := run(0, "rule", "list", "--ext", "200", "--json")
+	// At a fixed time: the listing says when it was taken.
+	before := run(0, "rule", "list", "--ext", "200", "--json", "--at", "2026-11-24 10:00")
 	for _, args := range [][]string{
 		{"rule", "add", "--ext", "200", "--name", "x", "--first", "ring_phone", "--first-target", "201"},
 		{"rule", "add", "--ext", "200", "--name", "x", "--first", "voicemail", "--first-ring", "30"},
@@ -256,7 +257,7 @@ func TestRuleCommands(t *testing.T) {
 		run(3, args...)
 	}
 	run(4, "rule", "add", "--ext", "200", "--name", "Office", "--first", "voicemail")
-	if after := run(0, "rule", "list", "--ext", "200", "--json"); after != before {
+	if after := run(0, "rule", "list", "--ext", "200", "--json", "--at", "2026-11-24 10:00"); after != before {
 		t.Fatalf("refused commands changed the rules:\n%s\n%s", before, after)
 	}
 
