@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,12 +27,50 @@ func sessionKey(token string) []byte {
 	return []byte(hex.EncodeToString(h[:]))
 }
 
+// MaxSessionsPerUser is how many web logins one user keeps at once: a new
+// one ends the least recently used beyond it, so logging in again and again
+// cannot grow the store (or multiply what each login may hold open).
+const MaxSessionsPerUser = 20
+
 // CreateSession stores a new session and returns its token (to be put in
-// a cookie; it is not kept).
+// a cookie; it is not kept). In the same transaction it drops expired
+// sessions and the user's least recently used ones beyond
+// MaxSessionsPerUser.
 func (s *Store) CreateSession(sess Session) (token string, err error) {
 	token = RandomToken(32)
 	err = s.updateNoSecrets(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketSessions), string(sessionKey(token)), sess)
+		b := tx.Bucket(bucketSessions)
+		type own struct {
+			key  []byte
+			seen time.Time
+		}
+		var doomed [][]byte
+		var mine []own
+		err := b.ForEach(func(k, v []byte) error {
+			var old Session
+			switch {
+			case getJSON(b, string(k), &old) != nil, !sess.Created.Before(old.Expires):
+				doomed = append(doomed, k) // unreadable or expired
+			case old.Ext == sess.Ext:
+				mine = append(mine, own{k, old.LastSeen})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if extra := len(mine) + 1 - MaxSessionsPerUser; extra > 0 {
+			slices.SortFunc(mine, func(a, b own) int { return a.seen.Compare(b.seen) })
+			for _, o := range mine[:extra] {
+				doomed = append(doomed, o.key)
+			}
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return putJSON(b, string(sessionKey(token)), sess)
 	})
 	return token, err
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestSessions(t *testing.T) {
@@ -41,5 +43,37 @@ func TestSessions(t *testing.T) {
 	}
 	if _, err := s.Session(tok, now); !errors.Is(err, ErrNotFound) {
 		t.Fatal("logged-out session still valid")
+	}
+}
+
+// Logging in again and again keeps a user's most recently used sessions
+// only; another user's, and no expired one, are touched.
+func TestSessionsPerUserAreBounded(t *testing.T) {
+	s := openTest(t)
+	now := time.Now()
+	bob, _ := s.CreateSession(Session{Ext: "201", Created: now, LastSeen: now, Expires: now.Add(time.Hour)})
+	expired, _ := s.CreateSession(Session{Ext: "202", Created: now, Expires: now.Add(time.Millisecond)})
+	var toks []string
+	for i := range MaxSessionsPerUser + 5 {
+		seen := now.Add(time.Duration(i) * time.Second)
+		tok, err := s.CreateSession(Session{Ext: "200", Created: now.Add(time.Second), LastSeen: seen, Expires: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	for i, tok := range toks {
+		_, err := s.Session(tok, now)
+		if gone := errors.Is(err, ErrNotFound); gone != (i < 5) {
+			t.Errorf("session %d: %v", i, err)
+		}
+	}
+	if _, err := s.Session(bob, now); err != nil {
+		t.Errorf("another user's session: %v", err)
+	}
+	n := 0
+	s.view(func(tx *bolt.Tx) error { n = tx.Bucket(bucketSessions).Stats().KeyN; return nil })
+	if n != MaxSessionsPerUser+1 {
+		t.Errorf("%d sessions stored, want %d (the expired one %s dropped)", n, MaxSessionsPerUser+1, expired[:4])
 	}
 }

@@ -141,7 +141,6 @@ func (a *Auth) LogIn(login, password, ip, userAgent string) (*Login, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.st.DeleteSessions("", "", now) // drop expired sessions now and then
 	return &Login{Token: token, Session: sess, User: u}, nil
 }
 

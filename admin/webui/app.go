@@ -97,6 +97,9 @@ type App struct {
 
 	uploadMu sync.Mutex    // one audio conversion at a time (upload.go)
 	uploads  chan struct{} // uploads whose body may be in memory at once (upload.go)
+
+	streamsMu sync.Mutex
+	streams   map[string]int // live-update streams open per login token (events.go)
 }
 
 // New builds the app; it fails only if the embedded templates are broken.
@@ -108,7 +111,8 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: cfg.Log, pages: p, mux: http.NewServeMux(), uploads: make(chan struct{}, maxUploads)}
+	a := &App{cfg: cfg, log: cfg.Log, pages: p, mux: http.NewServeMux(), uploads: make(chan struct{}, maxUploads),
+		streams: map[string]int{}}
 	a.routes()
 	return a, nil
 }

@@ -223,7 +223,7 @@ func (a *App) contactStar(w http.ResponseWriter, r *http.Request, l *webauth.Log
 // contactsEvents streams everyone's status whenever a phone registers or
 // goes away, or a call starts, rings, is answered or ends.
 func (a *App) contactsEvents(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
-	return a.stream(w, r, func(ev event.Event) bool { return true }, func() (string, any) {
+	return a.stream(w, r, l, func(ev event.Event) bool { return true }, func() (string, any) {
 		users, err := a.people()
 		if err != nil {
 			a.log.Error("contacts state", "err", err)

@@ -175,7 +175,7 @@ func (a *App) dashboardGraph(w http.ResponseWriter, r *http.Request, l *webauth.
 // registration changes.
 func (a *App) dashboardEvents(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
 	ended := false
-	return a.stream(w, r, func(ev event.Event) bool {
+	return a.stream(w, r, l, func(ev event.Event) bool {
 		if ev.Kind == event.CallEnded {
 			ended = true
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"switchboard/admin/webauth"
 	"switchboard/switch/event"
 )
 
@@ -22,10 +23,18 @@ var (
 	refresh   = time.Minute
 )
 
-func (a *App) stream(w http.ResponseWriter, r *http.Request, wants func(event.Event) bool, state func() (string, any)) error {
+// maxStreams is how many live-update streams one login keeps open at once
+// (a page each; a few tabs). Each holds goroutines and a bus subscriber.
+const maxStreams = 8
+
+func (a *App) stream(w http.ResponseWriter, r *http.Request, l *webauth.Login, wants func(event.Event) bool, state func() (string, any)) error {
 	if a.cfg.Events == nil {
 		return errorf(http.StatusServiceUnavailable, "Live updates are not available.")
 	}
+	if !a.openStream(l.Token) {
+		return errorf(http.StatusTooManyRequests, "Too many pages with live updates are open; close some.")
+	}
+	defer a.closeStream(l.Token)
 	rc := http.NewResponseController(w)
 	events, stop := a.cfg.Events.Subscribe(64)
 	defer stop()
@@ -80,5 +89,24 @@ func (a *App) stream(w http.ResponseWriter, r *http.Request, wants func(event.Ev
 				return nil
 			}
 		}
+	}
+}
+
+// openStream takes one of a login's stream places; false when all are taken.
+func (a *App) openStream(token string) bool {
+	a.streamsMu.Lock()
+	defer a.streamsMu.Unlock()
+	if a.streams[token] >= maxStreams {
+		return false
+	}
+	a.streams[token]++
+	return true
+}
+
+func (a *App) closeStream(token string) {
+	a.streamsMu.Lock()
+	defer a.streamsMu.Unlock()
+	if a.streams[token]--; a.streams[token] <= 0 {
+		delete(a.streams, token)
 	}
 }

@@ -129,7 +129,7 @@ func (a *App) meCallsCSV(w http.ResponseWriter, r *http.Request, l *webauth.Logi
 // unregisters or expires; the page then fetches its table again.
 func (a *App) meEvents(w http.ResponseWriter, r *http.Request, l *webauth.Login) error {
 	ext := l.User.Ext
-	return a.stream(w, r, func(ev event.Event) bool {
+	return a.stream(w, r, l, func(ev event.Event) bool {
 		switch ev.Kind {
 		case event.Registered, event.Unregistered, event.Expired:
 			return deviceExt(ev.Device) == ext

@@ -134,3 +134,46 @@ func TestPhonesEventStream(t *testing.T) {
 		t.Fatalf("after an expiry: %+v %v", ev, ok)
 	}
 }
+
+// One login keeps at most maxStreams live-update streams; a closed one
+// gives its place back.
+func TestLiveStreamsPerLogin(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("200", "Alice Smith", store.RoleUser)
+	b := e.login("200")
+	var stops []func()
+	for range maxStreams {
+		_, stop := b.sse("/me/events")
+		stops = append(stops, stop)
+	}
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	status := func() int {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/me/events", nil)
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := status(); code != http.StatusTooManyRequests {
+		t.Fatalf("stream %d: %d, want 429", maxStreams+1, code)
+	}
+	if _, stop := e.login("200").sse("/me/events"); stop != nil {
+		stop() // another login has its own places
+	}
+	stops[0]()
+	deadline := time.Now().Add(3 * time.Second)
+	for status() != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("a closed stream did not give its place back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
