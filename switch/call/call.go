@@ -67,9 +67,16 @@ type Call struct {
 	sentRinging bool      // 180 relayed to the caller (or, after a transfer, ringing published)
 	early       *leg      // the ringing callee whose early media the caller hears (early.go)
 
+	device string // the calling device, counted against maxCallsPerDevice
+
 	snapMu sync.Mutex
 	snap   Snapshot
 }
+
+// maxCallsPerDevice is how many calls one device may have started and not
+// yet ended: more than any phone's lines, far fewer than the RTP ports one
+// set of credentials (a webphone's secret) could otherwise take.
+const maxCallsPerDevice = 16
 
 func (m *Manager) newCall(req *sip.Request, tx sip.ServerTransaction, device string) *Call {
 	id := req.CallID().Value()
@@ -84,13 +91,21 @@ func (m *Manager) newCall(req *sip.Request, tx sip.ServerTransaction, device str
 	}
 	c.from = party{device: device, number: c.rec.Caller, name: c.rec.CallerName, dialled: c.rec.Callee}
 	c.snap = Snapshot{ID: id, From: c.rec.Caller, To: c.rec.Callee, Start: now}
+	c.device = device
 	m.mu.Lock()
 	if _, dup := m.calls[id]; dup {
 		m.mu.Unlock()
 		respond(tx, req, 482, "Loop Detected")
 		return nil
 	}
+	if m.perDevice[device] >= maxCallsPerDevice {
+		m.mu.Unlock()
+		c.log.Warn("call refused: too many calls from this device", "calls", maxCallsPerDevice)
+		respond(tx, req, 403, "Too Many Calls")
+		return nil
+	}
 	m.calls[id] = c
+	m.perDevice[device]++
 	m.mu.Unlock()
 	return c
 }
@@ -344,6 +359,9 @@ func (c *Call) finish() {
 	}
 	c.m.mu.Lock()
 	delete(c.m.calls, c.id)
+	if c.m.perDevice[c.device]--; c.m.perDevice[c.device] <= 0 {
+		delete(c.m.perDevice, c.device)
+	}
 	c.m.mu.Unlock()
 	c.rec.End = time.Now()
 	if c.rec.Disposition == "" {

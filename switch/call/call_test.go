@@ -536,3 +536,38 @@ func TestChallengeIsNotRepeated(t *testing.T) {
 		}
 	}
 }
+
+// One device may have a bounded number of calls going at once; the next is
+// refused until one ends.
+func TestCallsPerDeviceAreBounded(t *testing.T) {
+	o := newOffice(t, call.Config{})
+	o.bob.SetBehavior(phonetest.Behavior{})
+	var calls []*phonetest.Call
+	for range 16 {
+		c, err := o.alice.Dial(ctx(t), "201")
+		if err != nil {
+			t.Fatalf("call %d: %v", len(calls)+1, err)
+		}
+		calls = append(calls, c)
+	}
+	dialFails(t, o.alice, "201", 403)
+	if err := calls[0].Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := o.alice.Dial(ctx(t), "201")
+		if err == nil {
+			calls[0] = c
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no call after one ended: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range calls {
+		c.Hangup(ctx(t))
+	}
+	o.noLeaks(t)
+}

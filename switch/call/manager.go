@@ -79,9 +79,10 @@ type Manager struct {
 
 	music *holdMusic // music on hold: one shared stream for every held party (music.go)
 
-	mu    sync.Mutex
-	legs  map[string]*leg  // dialog id → leg, for in-dialog requests
-	calls map[string]*Call // caller's Call-ID → call
+	mu        sync.Mutex
+	legs      map[string]*leg  // dialog id → leg, for in-dialog requests
+	calls     map[string]*Call // caller's Call-ID → call
+	perDevice map[string]int   // calls each device started and has not ended
 }
 
 // New returns a Manager; call Close at shutdown.
@@ -103,7 +104,7 @@ func New(cfg Config, deps Deps) *Manager {
 		cfg.MusicOnHold = prompts.MusicOnHold()
 	}
 	return &Manager{cfg: cfg, deps: deps, log: deps.Log, ctx: ctx, stop: stop, music: newHoldMusic(cfg.MusicOnHold),
-		legs: map[string]*leg{}, calls: map[string]*Call{}}
+		legs: map[string]*leg{}, calls: map[string]*Call{}, perDevice: map[string]int{}}
 }
 
 // Close hangs up every call and waits until each has written its record.
