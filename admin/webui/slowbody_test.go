@@ -1,12 +1,16 @@
 package webui
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"switchboard/admin/webauth"
 	"switchboard/store"
 )
 
@@ -36,5 +40,37 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	}
 	if strings.Contains(string(buf), "Set-Cookie") {
 		t.Fatal("logged in without a password")
+	}
+}
+
+// An API upload that waited for an upload slot still has its whole time
+// to send its body.
+func TestUploadWaitKeepsBodyTime(t *testing.T) {
+	defer func(d time.Duration) { bodyTime = d }(bodyTime)
+	bodyTime = 300 * time.Millisecond
+	e := newEnv(t)
+	mux := http.NewServeMux()
+	mux.Handle("/", e.app)
+	mux.HandleFunc("PUT /test-upload", e.app.apiUpload(anyone, 1<<16-1, func(w http.ResponseWriter, r *http.Request, l *webauth.Login) (any, error) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]int{"n": len(b)}, nil
+	}))
+	e.srv.Config.Handler = mux
+	e.addUser("200", "Alice Smith", store.RoleUser)
+	b := e.apiLogin("200")
+	e.app.uploads <- struct{}{} // both slots taken for a second
+	e.app.uploads <- struct{}{}
+	go func() {
+		time.Sleep(time.Second)
+		<-e.app.uploads
+		<-e.app.uploads
+	}()
+	req, _ := http.NewRequest("PUT", e.srv.URL+"/test-upload", bytes.NewReader(make([]byte, 60000)))
+	req.Header.Set(webauth.CSRFHeader, b.csrf)
+	if r := b.do(req); r.code != 200 {
+		t.Fatalf("the upload that waited failed: %d %s", r.code, r.body)
 	}
 }

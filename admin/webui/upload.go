@@ -57,6 +57,7 @@ func (a *App) apiUpload(who audience, maxBody int64, fn apiFunc) http.HandlerFun
 			return nil, err
 		}
 		defer release()
+		limitBody(w, r, maxBody) // its time starts now, not while it waited
 		return fn(w, r, l)
 	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -116,6 +117,10 @@ func (c *guardedConn) Read(b []byte) (int, error) {
 	c.Conn.SetReadDeadline(time.Now().Add(wait))
 	n, err := c.Conn.Read(b)
 	c.spoke = c.spoke || n > 0
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		err = io.EOF // a routine end: sipgo logs other read errors as errors
+	}
 	return n, err
 }
 

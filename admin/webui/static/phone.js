@@ -165,7 +165,9 @@ function onIncoming(session) {
   }
   phone.incoming = session;
   const who = session.remoteIdentity;
-  $("wp-caller").textContent = (who.displayName ? who.displayName + " · " : "") + who.uri.user;
+  // SIP.js keeps a quoted name's escapes (\" for "); show the name itself.
+  const name = (who.displayName || "").replace(/\\(.)/g, "$1");
+  $("wp-caller").textContent = (name ? name + " · " : "") + who.uri.user;
   const dlg = $("wp-incoming");
   if (!dlg.open) dlg.showModal();
 }
