@@ -29,10 +29,19 @@ test: vet build
 	rm -f $$skips; exit $$status
 
 # Short fuzzing of every parser of outside input (the seed corpora always run in `make test`).
+# Go reports "context deadline exceeded" when the fuzz time runs out while a worker is busy
+# with a slow input; without a failing input written, that is not a finding.
 fuzz:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./... | grep '^Fuzz'); do \
+	@out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	for t in $$($(GO) test -list 'Fuzz.*' ./... | grep '^Fuzz'); do \
 	  pkg=$$(grep -rl "func $$t(" --include='*_test.go' . | head -1 | xargs dirname); \
-	  echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s -fuzzminimizetime 5s $$pkg || exit 1; done
+	  echo "== $$pkg $$t"; \
+	  if ! $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s -fuzzminimizetime 5s $$pkg >$$out 2>&1; then \
+	    cat $$out; \
+	    if grep -q 'Failing input written' $$out || ! grep -q 'context deadline exceeded' $$out; then exit 1; fi; \
+	    echo "   (the time ran out during a slow input; no failing input: not a finding)"; \
+	  else tail -2 $$out; fi; \
+	done
 
 # Benchmarks: SIPp load against the built binary plus Go micro-benchmarks, then the CPU of
 # music on hold and recording (bench/moh.sh); run.sh ends with the WebRTC calls (bench/webrtc.sh,

@@ -90,7 +90,10 @@ func contactAddr(uri string) (host string, port int, ok bool) {
 		}
 		rest = rest[at+1:]
 	}
-	if end := strings.IndexAny(rest, ";?"); end >= 0 {
+	if strings.IndexByte(rest, '?') >= 0 {
+		return "", 0, false // URI headers: rare in a Contact, and sipgo reads some oddly; the full parse decides
+	}
+	if end := strings.IndexByte(rest, ';'); end >= 0 {
 		rest = rest[:end]
 	}
 	host, p, err := net.SplitHostPort(rest)

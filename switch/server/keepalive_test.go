@@ -39,7 +39,7 @@ func TestBehindNAT(t *testing.T) {
 // parsed and printed), the quick reading agrees with sipgo's full parse
 // wherever it answers; any other text must merely not crash it.
 func FuzzContactAddr(f *testing.F) {
-	for _, s := range []string{"sip:200@192.168.1.20:5062;transport=UDP", "sip:[fd00::20]:5062", "sips:h", "sip:a@b@c", "sip:[::1]", "sip:x?y@z:1"} {
+	for _, s := range []string{"sip:200@192.168.1.20:5062;transport=UDP", "sip:[fd00::20]:5062", "sips:h", "sip:a@b@c", "sip:[::1]", "sip:x?y@z:1", "sip:0?[]"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
